@@ -1,0 +1,1 @@
+//! trieguard certs (being built).

@@ -1,0 +1,1 @@
+//! trieguard host-harness (being built).

@@ -1,0 +1,1 @@
+//! trieguard integration (being built).

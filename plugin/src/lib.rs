@@ -1,0 +1,1 @@
+//! trieguard plugin (being built).

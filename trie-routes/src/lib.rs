@@ -1,0 +1,1 @@
+//! trieguard trie-routes (being built).

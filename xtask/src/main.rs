@@ -1,0 +1,2 @@
+//! trieguard xtask (being built).
+fn main() {}
