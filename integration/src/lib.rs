@@ -1,1 +1,28 @@
-//! trieguard integration (being built).
+//! trieguard's real-Envoy test bed.
+//!
+//! Every end-to-end test starts real processes on loopback and tears them down on drop:
+//!
+//! ```text
+//!   test ──HTTP──▶ EnvoyProcess (official 1.40 binary, trieguard.wasm loaded)
+//!                    │ cluster chosen by the `x-trieguard-cluster` header
+//!                    ├──▶ EchoUpstream "orders"  ─┐ answer with JSON describing exactly
+//!                    └──▶ EchoUpstream "billing" ─┘ what they received + their own name
+//! ```
+//!
+//! - [`EnvoyProcess`] renders a config ([`EnvoyConfig`]), lets Envoy bind ephemeral loopback
+//!   ports itself (no pick-then-bind race), waits for `/ready`, and kills and reaps Envoy on
+//!   drop, printing its log when the test is failing.
+//! - [`EchoUpstream`] is a hyper server on its own thread; several run at once as distinct
+//!   clusters.
+//! - [`paths`] finds the Envoy binary fetched by `cargo xtask setup` and the built plugin.
+
+pub mod client;
+pub mod echo;
+pub mod envoy;
+pub mod envoy_config;
+pub mod paths;
+
+pub use client::{EchoedRequest, Reply};
+pub use echo::EchoUpstream;
+pub use envoy::EnvoyProcess;
+pub use envoy_config::{ClusterSpec, EnvoyConfig, PluginSpec};

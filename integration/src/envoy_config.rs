@@ -1,0 +1,191 @@
+//! Renders the Envoy bootstrap used by the tests and the demo.
+//!
+//! One listener, one virtual host routing everything by `cluster_header` (the header the plugin
+//! sets), the trieguard wasm filter before the router, and one STATIC cluster per upstream.
+//! The same renderer produces `examples/envoy.yaml`, so what the demo runs is what tests run.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// An upstream cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    /// Cluster name (what the plugin writes to `x-trieguard-cluster`).
+    pub name: String,
+    /// Its single loopback endpoint.
+    pub addr: SocketAddr,
+}
+
+/// The wasm filter.
+#[derive(Debug, Clone)]
+pub struct PluginSpec {
+    /// Path of the module (`trieguard.wasm` or a test module).
+    pub wasm: PathBuf,
+    /// Plugin configuration, delivered as a `StringValue`.
+    pub configuration: String,
+}
+
+/// A complete Envoy bootstrap.
+#[derive(Debug, Clone)]
+pub struct EnvoyConfig {
+    /// Listener port on 127.0.0.1 (0: Envoy picks one; read it back from the admin API).
+    pub listener_port: u16,
+    /// Admin port on 127.0.0.1 (0: Envoy picks one and writes it to the admin address file).
+    pub admin_port: u16,
+    /// The header whose value names the upstream cluster.
+    pub cluster_header: String,
+    /// Upstream clusters.
+    pub clusters: Vec<ClusterSpec>,
+    /// The wasm filter, if any (without it Envoy routes on whatever the client sent).
+    pub plugin: Option<PluginSpec>,
+}
+
+impl EnvoyConfig {
+    /// A config on ephemeral ports routing by `x-trieguard-cluster`.
+    pub fn new(clusters: Vec<ClusterSpec>, plugin: Option<PluginSpec>) -> Self {
+        Self {
+            listener_port: 0,
+            admin_port: 0,
+            cluster_header: "x-trieguard-cluster".to_owned(),
+            clusters,
+            plugin,
+        }
+    }
+
+    /// The bootstrap as YAML.
+    pub fn render(&self) -> String {
+        let mut y = String::new();
+        let _ = write!(
+            y,
+            r#"# Rendered by integration::EnvoyConfig (see integration/src/envoy_config.rs).
+admin:
+  address:
+    socket_address: {{ address: 127.0.0.1, port_value: {admin} }}
+static_resources:
+  listeners:
+  - name: trieguard_ingress
+    address:
+      socket_address: {{ address: 127.0.0.1, port_value: {listener} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress
+          route_config:
+            name: trieguard_routes
+            virtual_hosts:
+            - name: everything
+              domains: ["*"]
+              routes:
+              # trieguard decides the cluster; Envoy only forwards to it.
+              - match: {{ prefix: "/" }}
+                route: {{ cluster_header: {header} }}
+          http_filters:"#,
+            admin = self.admin_port,
+            listener = self.listener_port,
+            header = self.cluster_header,
+        );
+        if let Some(plugin) = &self.plugin {
+            let _ = write!(
+                y,
+                r#"
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: trieguard
+                root_id: trieguard
+                failure_policy: FAIL_CLOSED
+                vm_config:
+                  vm_id: trieguard
+                  runtime: envoy.wasm.runtime.v8
+                  code:
+                    local:
+                      filename: {wasm}
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: |
+{configuration}"#,
+                wasm = yaml_string(&plugin.wasm.to_string_lossy()),
+                configuration = indent(&plugin.configuration, 20),
+            );
+        }
+        y.push_str(
+            r#"
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:"#,
+        );
+        for cluster in &self.clusters {
+            let _ = write!(
+                y,
+                r#"
+  - name: {name}
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: {name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: {{ address: {ip}, port_value: {port} }}"#,
+                name = cluster.name,
+                ip = cluster.addr.ip(),
+                port = cluster.addr.port(),
+            );
+        }
+        y.push('\n');
+        y
+    }
+}
+
+/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+fn yaml_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// Indents every line (for a YAML block scalar); empty lines stay empty.
+fn indent(text: &str, spaces: usize) -> String {
+    let pad = " ".repeat(spaces);
+    text.trim_end()
+        .lines()
+        .map(|line| {
+            if line.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{line}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_clusters_and_plugin_configuration() {
+        let config = EnvoyConfig::new(
+            vec![ClusterSpec {
+                name: "orders".into(),
+                addr: "127.0.0.1:8081".parse().unwrap(),
+            }],
+            Some(PluginSpec {
+                wasm: "/x/trieguard.wasm".into(),
+                configuration: "{\n  \"hosts\": []\n}\n".into(),
+            }),
+        );
+        let yaml = config.render();
+        assert!(yaml.contains("cluster_header: x-trieguard-cluster"));
+        assert!(yaml.contains("filename: \"/x/trieguard.wasm\""));
+        assert!(yaml.contains(
+            "                    {\n                      \"hosts\": []\n                    }"
+        ));
+        assert!(yaml.contains("socket_address: { address: 127.0.0.1, port_value: 8081 }"));
+    }
+}
