@@ -71,6 +71,18 @@ impl EnvoyProcess {
     /// Writes `config`, starts Envoy with one worker, and waits for `/ready`.
     pub fn start(config: &EnvoyConfig) -> Result<Self, EnvoyError> {
         let (child, dir) = spawn(config)?;
+        Self::ready(child, dir)
+    }
+
+    /// Starts Envoy on an existing bootstrap file (relative paths in it resolve against the
+    /// workspace root), and waits for `/ready`.
+    pub fn start_file(config_path: &Path) -> Result<Self, EnvoyError> {
+        let dir = temp_dir()?;
+        let (child, dir) = spawn_file(config_path, dir)?;
+        Self::ready(child, dir)
+    }
+
+    fn ready(child: Child, dir: tempfile::TempDir) -> Result<Self, EnvoyError> {
         let mut envoy = Self {
             child,
             dir,
@@ -102,6 +114,11 @@ impl EnvoyProcess {
                 ),
             }),
         }
+    }
+
+    /// Blocks until Envoy exits (the demo runs until Ctrl-C reaches it).
+    pub fn wait_for_exit(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait()
     }
 
     /// `http://127.0.0.1:<listener port>`.
@@ -148,13 +165,14 @@ impl EnvoyProcess {
                     log: self.log(),
                 });
             }
-            if let Ok(text) = fs::read_to_string(&admin_file) {
-                if let Ok(admin) = text.trim().parse::<SocketAddr>() {
-                    self.admin = admin;
-                    if let Some(listener) = self.ready_listener() {
-                        self.listener = listener;
-                        return Ok(());
-                    }
+            if let Some(admin) = fs::read_to_string(&admin_file)
+                .ok()
+                .and_then(|text| text.trim().parse::<SocketAddr>().ok())
+            {
+                self.admin = admin;
+                if let Some(listener) = self.ready_listener() {
+                    self.listener = listener;
+                    return Ok(());
                 }
             }
             if Instant::now() > deadline {
@@ -221,24 +239,37 @@ pub fn log_excerpt(log: &str) -> String {
         .join("\n")
 }
 
+fn io_error(what: &str) -> impl FnOnce(std::io::Error) -> EnvoyError {
+    let what = what.to_owned();
+    move |source| EnvoyError::Io { what, source }
+}
+
+fn temp_dir() -> Result<tempfile::TempDir, EnvoyError> {
+    tempfile::Builder::new()
+        .prefix("trieguard-envoy-")
+        .tempdir()
+        .map_err(io_error("creating Envoy's folder"))
+}
+
 fn spawn(config: &EnvoyConfig) -> Result<(Child, tempfile::TempDir), EnvoyError> {
+    let dir = temp_dir()?;
+    let config_path = dir.path().join("envoy.yaml");
+    fs::write(&config_path, config.render()).map_err(io_error("writing envoy.yaml"))?;
+    spawn_file(&config_path, dir)
+}
+
+fn spawn_file(
+    config_path: &Path,
+    dir: tempfile::TempDir,
+) -> Result<(Child, tempfile::TempDir), EnvoyError> {
     let binary = paths::envoy_binary();
     if !binary.is_file() {
         return Err(EnvoyError::MissingBinary(binary));
     }
-    let io = |what: &str| {
-        let what = what.to_owned();
-        move |source| EnvoyError::Io { what, source }
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("trieguard-envoy-")
-        .tempdir()
-        .map_err(io("creating Envoy's folder"))?;
-    let config_path = dir.path().join("envoy.yaml");
-    fs::write(&config_path, config.render()).map_err(io("writing envoy.yaml"))?;
-    let child = envoy_command(&binary, &config_path, dir.path())
+    let child = envoy_command(&binary, config_path, dir.path())
+        .current_dir(paths::workspace_root())
         .spawn()
-        .map_err(io("starting Envoy"))?;
+        .map_err(io_error("starting Envoy"))?;
     Ok((child, dir))
 }
 
