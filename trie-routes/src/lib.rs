@@ -1,1 +1,164 @@
-//! trieguard trie-routes (being built).
+//! The lookup core of trieguard: [`RouteTrie`] picks the routes for a request by host and
+//! path in time proportional to the path, not to the number of routes, and [`HashTrieMap`]
+//! maps exact keys (API-key digests, consumers, cache entries) with growth in bounded steps.
+//! No I/O and no proxy-wasm here: both are plain data structures, tested natively.
+//!
+//! # How a lookup works
+//!
+//! `:authority` selects one virtual host (a [`HostPattern`]), then the path is matched in that
+//! host's path trie only (as in Envoy, there is no fallback to a less specific host):
+//!
+//! 1. the port and one trailing dot are dropped and the host is lower-cased; an exact name
+//!    wins, else the longest `*.suffix`, else `*` (see [`host`]);
+//! 2. the path is cut at `?` or `#`, so the query string never takes part;
+//! 3. the path trie is searched depth-first and every matching route is written to a reusable
+//!    [`MatchBuffer`] (no allocation once the buffer has grown), in precedence order.
+//!
+//! The path trie is a byte-level radix tree shared by all route kinds. Exact and prefix routes
+//! end at static nodes; templates add a param edge (`{id}`: one non-empty segment) and a
+//! catch-all slot (`{*rest}`: the non-empty remainder). All nodes live in one arena and all
+//! labels in one byte pool, addressed by `u32`:
+//!
+//! ```text
+//!            ┌──────────────── Node ───────────────────────────────┐
+//!  label ──► │ label: pool[start .. start+len]   kind: Static|Param│
+//!            │ indices: [b'o', b'u']  children: [n7, n9]  (1 byte  │
+//!            │           picks the only static child that can match)│
+//!            │ param ─────► Param node (takes one segment)         │
+//!            │ catch_all: route id    ({*rest} below this node)    │
+//!            │ terminal:  route id    (path ends here)             │
+//!            │ prefix / sep_prefix: route ids (prefix ends here)   │
+//!            └─────────────────────────────────────────────────────┘
+//!
+//!   routes /users/{id}/orders, /users/me, /static/{*rest}, prefix /u
+//!
+//!   root "" ── "/" ─┬─ "u" [prefix] ── "sers/" ─┬─ "me" [terminal]
+//!                   │                            └─ {param} ── "/orders" [terminal]
+//!                   └─ "static/" [catch_all]
+//! ```
+//!
+//! # Precedence
+//!
+//! A lookup returns every matching route, most specific first, so the engine can check
+//! method and header predicates in order and take the first that holds:
+//!
+//! 1. the exact route (at most one: two identical matches are a build error);
+//! 2. templates; at the first segment where two templates differ, a static segment beats
+//!    `{param}`, which beats `{*catch_all}`;
+//! 3. prefix and path-separated-prefix routes, longest first; equal lengths in declaration
+//!    order.
+//!
+//! ```
+//! use trie_routes::{MatchBuffer, MatchKind, PathMatch, RouteSpec, RouteTrie};
+//!
+//! let trie = RouteTrie::build([
+//!     RouteSpec::new("*", PathMatch::Prefix("/".into()), "root"),
+//!     RouteSpec::new("*", PathMatch::Template("/users/{*rest}".into()), "users-any"),
+//!     RouteSpec::new("*", PathMatch::Template("/users/{id}".into()), "user"),
+//!     RouteSpec::new("*", PathMatch::Exact("/users/me".into()), "me"),
+//!     RouteSpec::new("*", PathMatch::PathSeparatedPrefix("/users".into()), "users-tree"),
+//! ])?;
+//! let mut buf = MatchBuffer::new();
+//! let found: Vec<_> = trie.lookup("example.com", "/users/me?x=1", &mut buf).iter().map(|m| *m.value).collect();
+//! assert_eq!(found, ["me", "user", "users-any", "users-tree", "root"]);
+//!
+//! let c = trie.lookup("example.com", "/users/42", &mut buf);
+//! let first = c.first().unwrap();
+//! assert_eq!((first.kind, first.params.get("id")), (MatchKind::Template, Some("42")));
+//! # Ok::<(), trie_routes::BuildError>(())
+//! ```
+//!
+//! Static beats a parameter at the first segment where templates differ, whatever comes later:
+//!
+//! ```
+//! # use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
+//! let t = |s: &str| PathMatch::Template(s.into());
+//! let trie = RouteTrie::build([
+//!     RouteSpec::new("*", t("/{org}/repos/{repo}"), 0),
+//!     RouteSpec::new("*", t("/acme/{kind}/{name}"), 1),
+//!     RouteSpec::new("*", t("/acme/{*path}"), 2),
+//! ])?;
+//! let mut buf = MatchBuffer::new();
+//! let order: Vec<_> = trie.lookup("h", "/acme/repos/x", &mut buf).iter().map(|m| *m.value).collect();
+//! assert_eq!(order, [1, 2, 0]);
+//! # Ok::<(), trie_routes::BuildError>(())
+//! ```
+//!
+//! Prefixes: `prefix` is a raw string prefix, `path_separated_prefix` stops at segment
+//! boundaries, and parameters never match an empty segment:
+//!
+//! ```
+//! # use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
+//! let trie = RouteTrie::build([
+//!     RouteSpec::new("*", PathMatch::Prefix("/api/dev".into()), "raw"),
+//!     RouteSpec::new("*", PathMatch::PathSeparatedPrefix("/api/dev".into()), "separated"),
+//!     RouteSpec::new("*", PathMatch::Template("/static/{*rest}".into()), "static"),
+//! ])?;
+//! let mut buf = MatchBuffer::new();
+//! let mut hits = |p: &str| -> Vec<&str> { trie.lookup("h", p, &mut buf).iter().map(|m| *m.value).collect() };
+//! assert_eq!(hits("/api/dev/x"), ["raw", "separated"]); // same length: declaration order
+//! assert_eq!(hits("/api/developer"), ["raw"]);
+//! assert_eq!(hits("/static/"), Vec::<&str>::new()); // a catch-all needs at least one byte
+//! assert_eq!(hits("/static/a/b.css"), ["static"]);
+//! # Ok::<(), trie_routes::BuildError>(())
+//! ```
+//!
+//! Hosts: exact beats the longest wildcard, which beats `*`; ports and case are ignored and a
+//! wildcard never matches an empty label:
+//!
+//! ```
+//! # use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
+//! let p = || PathMatch::Prefix("/".into());
+//! let trie = RouteTrie::build([
+//!     RouteSpec::new("*", p(), "default"),
+//!     RouteSpec::new("*.example.com", p(), "wild"),
+//!     RouteSpec::new("*.api.example.com", p(), "api-wild"),
+//!     RouteSpec::new("api.example.com", p(), "api"),
+//! ])?;
+//! let mut buf = MatchBuffer::new();
+//! let mut host = |a: &str| *trie.lookup(a, "/", &mut buf).first().unwrap().value;
+//! assert_eq!(host("API.example.com:8443"), "api");
+//! assert_eq!(host("api.example.com."), "api");
+//! assert_eq!(host("v2.api.example.com"), "api-wild");
+//! assert_eq!(host("www.example.com"), "wild");
+//! assert_eq!(host("example.com"), "default");
+//! # Ok::<(), trie_routes::BuildError>(())
+//! ```
+//!
+//! Two routes that match exactly the same requests are rejected, naming both:
+//!
+//! ```
+//! # use trie_routes::{PathMatch, RouteError, RouteSpec, RouteTrie};
+//! let err = RouteTrie::build([
+//!     RouteSpec::new("*", PathMatch::Template("/users/{id}".into()), ()),
+//!     RouteSpec::new("*", PathMatch::Template("/users/{name}".into()), ()),
+//! ])
+//! .unwrap_err();
+//! assert_eq!(
+//!     err.errors()[0].to_string(),
+//!     "route #1 (* template `/users/{name}`) conflicts with route #0: both match exactly the same requests"
+//! );
+//! ```
+//!
+//! # `HashTrieMap`
+//!
+//! A hash-array-mapped trie: 6 hash bits per level pick one of 64 slots, and a 64-bit
+//! bitmap says which slots exist, so a node stores only the entries it has. An insert
+//! touches one node per level (at most [`hamt::MAX_DEPTH`]), never rehashes the whole map.
+//! See [`hamt`].
+
+pub mod candidates;
+pub mod error;
+pub mod hamt;
+pub mod host;
+pub mod limits;
+mod path_trie;
+pub mod pattern;
+pub mod route;
+
+pub use candidates::{Candidates, MatchBuffer, MatchKind, Params, RouteMatch};
+pub use error::{BuildError, HostError, PatternError, RouteError};
+pub use hamt::HashTrieMap;
+pub use host::{HostId, HostPattern};
+pub use pattern::PathMatch;
+pub use route::{RouteId, RouteSpec, RouteTrie, RouteTrieBuilder, strip_query};

@@ -1,0 +1,294 @@
+//! [`HashTrieMap`]: a hash-array-mapped trie for exact keys.
+//!
+//! ```text
+//!   hash = …|c2|c1|c0   (6-bit chunks, c0 = lowest bits)
+//!
+//!   root Branch  bitmap 0b…0100_1010  entries [e1, e3, e6]      (slot c0 → popcount index)
+//!                                  │
+//!                         e3 = Branch  bitmap …  entries [Leaf, Collision, Branch …]
+//! ```
+//!
+//! Growth is local: an insert walks one branch per level, and at most adds one entry to a
+//! branch's array (at most 64 entries), or replaces one leaf by a small nested branch. Nothing
+//! is ever rehashed, so the slowest insert costs a few small copies, not a table resize.
+//! Removal undoes this and keeps the shape canonical (see [`node`]).
+//!
+//! The hasher is a type parameter. The default, `foldhash::fast::RandomState`, is fast, not
+//! cryptographic, and seeded per map. trieguard keys these maps with SHA-256 digests of API
+//! keys and with config-defined names, which a client cannot choose to collide; full-hash
+//! collisions are still handled (collision leaves), they only cost a linear scan.
+
+mod iter;
+pub mod node;
+
+use core::borrow::Borrow;
+use core::hash::{BuildHasher, Hash};
+
+pub use iter::Iter;
+use node::Branch;
+pub use node::{BITS_PER_LEVEL, MAX_DEPTH};
+
+/// The default hasher of [`HashTrieMap`].
+pub type DefaultHashBuilder = foldhash::fast::RandomState;
+
+/// A map from keys to values stored in a hash-array-mapped trie.
+///
+/// ```
+/// use trie_routes::HashTrieMap;
+///
+/// let mut keys = HashTrieMap::new();
+/// keys.insert("digest-a", "alice");
+/// keys.insert("digest-b", "bob");
+/// assert_eq!(keys.get("digest-a"), Some(&"alice"));
+/// assert_eq!(keys.remove("digest-b"), Some("bob"));
+/// assert_eq!(keys.len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct HashTrieMap<K, V, S = DefaultHashBuilder> {
+    root: Branch<K, V>,
+    len: usize,
+    hasher: S,
+}
+
+impl<K, V> HashTrieMap<K, V, DefaultHashBuilder> {
+    /// An empty map with the default hasher.
+    pub fn new() -> Self {
+        Self::with_hasher(DefaultHashBuilder::default())
+    }
+}
+
+impl<K, V, S: Default> Default for HashTrieMap<K, V, S> {
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K, V, S> HashTrieMap<K, V, S> {
+    /// An empty map using `hasher`.
+    pub fn with_hasher(hasher: S) -> Self {
+        Self {
+            root: Branch::default(),
+            len: 0,
+            hasher,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the map has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.root = Branch::default();
+        self.len = 0;
+    }
+
+    /// The hasher.
+    pub fn hasher(&self) -> &S {
+        &self.hasher
+    }
+
+    /// All `(key, value)` pairs, in hash order.
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(&self.root, self.len)
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher> HashTrieMap<K, V, S> {
+    /// The value for `key`.
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.root.get(self.hasher.hash_one(key), key)
+    }
+
+    /// The value for `key`, mutably.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.root.get_mut(hash, key, 0)
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// Inserts `key`; returns the value it replaced.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let hash = self.hasher.hash_one(&key);
+        let old = self.root.insert(hash, key, value, 0);
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        let old = self.root.remove(hash, key, 0);
+        if old.is_some() {
+            self.len -= 1;
+        }
+        old
+    }
+
+    /// Checks every structural invariant and the length; for tests and fuzzing.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let count = node::check(&self.root, 0, 0, &|k: &K| self.hasher.hash_one(k))?;
+        if count != self.len {
+            return Err(format!("len {} but {count} keys stored", self.len));
+        }
+        Ok(())
+    }
+}
+
+impl<K: core::fmt::Debug, V: core::fmt::Debug, S> core::fmt::Debug for HashTrieMap<K, V, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, K, V, S> IntoIterator for &'a HashTrieMap<K, V, S> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher> Extend<(K, V)> for HashTrieMap<K, V, S> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher + Default> FromIterator<(K, V)> for HashTrieMap<K, V, S> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut m = Self::default();
+        m.extend(iter);
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::hash::Hasher;
+
+    /// Hashes every key to `key % buckets`, forcing full-hash collisions and deep branches.
+    #[derive(Clone, Default)]
+    struct Weak(u64);
+    impl BuildHasher for Weak {
+        type Hasher = WeakHasher;
+        fn build_hasher(&self) -> WeakHasher {
+            WeakHasher(0, self.0)
+        }
+    }
+    struct WeakHasher(u64, u64);
+    impl Hasher for WeakHasher {
+        fn finish(&self) -> u64 {
+            self.0 % self.1.max(1)
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 = self.0.wrapping_mul(31).wrapping_add(u64::from(*b));
+            }
+        }
+        fn write_u32(&mut self, n: u32) {
+            self.0 = u64::from(n);
+        }
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut m = HashTrieMap::new();
+        for i in 0..10_000u32 {
+            assert_eq!(m.insert(i, i * 2), None);
+        }
+        m.check_invariants().unwrap();
+        assert_eq!(m.len(), 10_000);
+        assert_eq!(m.insert(7, 0), Some(14));
+        for i in 0..10_000u32 {
+            assert_eq!(m.get(&i).copied(), Some(if i == 7 { 0 } else { i * 2 }));
+        }
+        assert_eq!(m.get(&10_000), None);
+        for i in (0..10_000u32).step_by(2) {
+            assert!(m.remove(&i).is_some());
+        }
+        m.check_invariants().unwrap();
+        assert_eq!(m.len(), 5_000);
+        assert_eq!(m.iter().count(), 5_000);
+        for i in 0..10_000u32 {
+            assert_eq!(m.contains_key(&i), i % 2 == 1);
+        }
+        for i in 0..10_000u32 {
+            m.remove(&i);
+        }
+        m.check_invariants().unwrap();
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn full_hash_collisions() {
+        // Buckets 3: every key collides with a third of the others.
+        let mut m: HashTrieMap<u32, u32, Weak> = HashTrieMap::with_hasher(Weak(3));
+        for i in 0..100 {
+            m.insert(i, i);
+        }
+        m.check_invariants().unwrap();
+        assert_eq!(m.iter().count(), 100);
+        for i in 0..100 {
+            assert_eq!(m.get(&i), Some(&i));
+        }
+        *m.get_mut(&5).unwrap() = 55;
+        assert_eq!(m.get(&5), Some(&55));
+        for i in 0..99 {
+            assert!(m.remove(&i).is_some());
+            m.check_invariants().unwrap();
+        }
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get(&99), Some(&99));
+    }
+
+    #[test]
+    fn hashes_sharing_long_prefixes_nest_deep() {
+        // Buckets 2^63: hashes equal in the low 63 bits except the top: deepest branches.
+        let mut m: HashTrieMap<u32, u32, Weak> = HashTrieMap::with_hasher(Weak(u64::MAX));
+        for i in [0u32, 1, 2, 3] {
+            m.insert(i, i);
+        }
+        m.check_invariants().unwrap();
+        let mut deep: HashTrieMap<u64, u64, Weak> = HashTrieMap::with_hasher(Weak(u64::MAX));
+        deep.insert(0, 0);
+        deep.insert(1 << 62, 1);
+        deep.check_invariants().unwrap();
+        assert_eq!(deep.get(&(1 << 62)), Some(&1));
+        assert_eq!(deep.remove(&0), Some(0));
+        deep.check_invariants().unwrap();
+    }
+}

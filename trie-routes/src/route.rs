@@ -1,0 +1,427 @@
+//! [`RouteTrie`]: virtual hosts, each with a path trie, built in one pass from route specs.
+
+use crate::PathMatch;
+use crate::candidates::{Candidates, MatchBuffer, MatchKind};
+use crate::error::PatternError;
+use crate::error::{BuildError, RouteError};
+use crate::host::{HostId, HostPattern, HostTable};
+use crate::limits::MAX_ROUTES;
+use crate::path_trie::{InsertError, PathArena, Slot};
+use crate::pattern::{Piece, check_common, parse_template};
+
+/// A route's index in the list the trie was built from (declaration order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteId(pub(crate) u32);
+
+impl RouteId {
+    /// The index in declaration order.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl core::fmt::Display for RouteId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// One route as the config describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec<T> {
+    /// Host pattern: `api.example.com`, `*.example.com` or `*`.
+    pub host: String,
+    /// How the path must match.
+    pub path: PathMatch,
+    /// What the lookup hands back (the engine stores its route index).
+    pub value: T,
+}
+
+impl<T> RouteSpec<T> {
+    /// A route spec.
+    pub fn new(host: impl Into<String>, path: PathMatch, value: T) -> Self {
+        Self {
+            host: host.into(),
+            path,
+            value,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RouteEntry<T> {
+    pub(crate) value: T,
+    pub(crate) kind: MatchKind,
+    pub(crate) host: HostId,
+    /// Template parameter names in order; empty for other kinds.
+    pub(crate) params: Box<[Box<str>]>,
+}
+
+/// Routes for many virtual hosts, matched by `:authority` and `:path`.
+///
+/// See the [crate docs](crate) for the matching and precedence rules.
+#[derive(Debug, Clone)]
+pub struct RouteTrie<T> {
+    hosts: HostTable,
+    /// Path-trie root of each host, indexed by [`HostId`].
+    roots: Vec<u32>,
+    arena: PathArena,
+    /// Indexed by [`RouteId`].
+    routes: Vec<RouteEntry<T>>,
+}
+
+impl<T> Default for RouteTrie<T> {
+    fn default() -> Self {
+        Self {
+            hosts: HostTable::default(),
+            roots: Vec::new(),
+            arena: PathArena::default(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl<T> RouteTrie<T> {
+    /// Builds a trie from routes in declaration order, in one pass. Fails with every problem
+    /// found (invalid patterns, conflicts naming both routes).
+    pub fn build(routes: impl IntoIterator<Item = RouteSpec<T>>) -> Result<Self, BuildError> {
+        let mut b = RouteTrieBuilder::new();
+        for r in routes {
+            b.push(r);
+        }
+        b.build()
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// True when there are no routes.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Number of distinct host patterns.
+    pub fn host_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// The value of a route.
+    pub fn get(&self, route: RouteId) -> Option<&T> {
+        self.routes.get(route.index()).map(|r| &r.value)
+    }
+
+    /// The host a route belongs to.
+    pub fn host_of_route(&self, route: RouteId) -> Option<HostId> {
+        self.routes.get(route.index()).map(|r| r.host)
+    }
+
+    /// The normalised pattern of a host.
+    pub fn host_pattern(&self, host: HostId) -> Option<&HostPattern> {
+        self.hosts.pattern(host)
+    }
+
+    pub(crate) fn entry(&self, route: u32) -> Option<&RouteEntry<T>> {
+        self.routes.get(route as usize)
+    }
+
+    /// The most specific host for an authority: exact name, else longest `*.suffix`, else `*`.
+    /// The port is ignored, case does not matter, one trailing dot is dropped.
+    pub fn lookup_host(&self, authority: &str) -> Option<HostId> {
+        self.hosts.lookup(authority)
+    }
+
+    /// All routes matching a request, most specific first. `buf` is reusable scratch space;
+    /// see [`MatchBuffer`].
+    pub fn lookup<'a>(
+        &'a self,
+        authority: &str,
+        path: &'a str,
+        buf: &'a mut MatchBuffer,
+    ) -> Candidates<'a, T> {
+        match self.lookup_host(authority) {
+            Some(host) => self.lookup_path(host, path, buf),
+            None => {
+                buf.clear();
+                Candidates {
+                    trie: self,
+                    host: None,
+                    path: strip_query(path),
+                    buf,
+                }
+            }
+        }
+    }
+
+    /// All routes of one host matching `path`, most specific first.
+    pub fn lookup_path<'a>(
+        &'a self,
+        host: HostId,
+        path: &'a str,
+        buf: &'a mut MatchBuffer,
+    ) -> Candidates<'a, T> {
+        let path = strip_query(path);
+        match self.roots.get(host.index()) {
+            Some(root) => self.arena.lookup(*root, path, buf),
+            None => buf.clear(),
+        }
+        Candidates {
+            trie: self,
+            host: Some(host),
+            path,
+            buf,
+        }
+    }
+
+    /// Approximate heap bytes of the trie, excluding the values' own heap data.
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.heap_bytes()
+            + self.routes.capacity() * core::mem::size_of::<RouteEntry<T>>()
+            + self.roots.capacity() * 4
+    }
+
+    /// Checks every layout invariant; for tests, fuzzing and debugging.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut found = Vec::new();
+        for (h, root) in self.roots.iter().enumerate() {
+            let before = found.len();
+            self.arena.check(*root, &mut found)?;
+            for (r, slot, pure) in found.get(before..).unwrap_or_default() {
+                let e = self
+                    .routes
+                    .get(*r as usize)
+                    .ok_or("route id out of range")?;
+                if e.host.index() != h {
+                    return Err(format!(
+                        "route {r} found under host {h}, belongs to {}",
+                        e.host.index()
+                    ));
+                }
+                let ok = match (slot, e.kind) {
+                    (Slot::Terminal, MatchKind::Exact) => *pure,
+                    (Slot::Terminal | Slot::CatchAll, MatchKind::Template) => !*pure,
+                    (Slot::Prefix, MatchKind::Prefix)
+                    | (Slot::SepPrefix, MatchKind::PathSeparatedPrefix) => *pure,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!(
+                        "route {r} ({:?}) in slot {slot:?}, static path {pure}",
+                        e.kind
+                    ));
+                }
+            }
+        }
+        let mut ids: Vec<u32> = found.iter().map(|f| f.0).collect();
+        ids.sort_unstable();
+        if ids.len() != self.routes.len() || ids.iter().enumerate().any(|(i, r)| *r as usize != i) {
+            return Err(format!(
+                "{} routes stored, {} found in the tries",
+                self.routes.len(),
+                ids.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The part of a request path that takes part in matching: everything before `?` or `#`.
+pub fn strip_query(path: &str) -> &str {
+    match path.find(['?', '#']) {
+        Some(i) => path.get(..i).unwrap_or(path),
+        None => path,
+    }
+}
+
+/// Builds a [`RouteTrie`] route by route, collecting every error.
+#[derive(Debug)]
+pub struct RouteTrieBuilder<T> {
+    trie: RouteTrie<T>,
+    errors: Vec<RouteError>,
+    /// Routes pushed so far, including rejected ones: ids are positions.
+    count: usize,
+}
+
+impl<T> Default for RouteTrieBuilder<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> RouteTrieBuilder<T> {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self {
+            trie: RouteTrie::default(),
+            errors: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// An empty builder with room for `routes` routes.
+    pub fn with_capacity(routes: usize) -> Self {
+        let mut b = Self::new();
+        b.trie.routes.reserve(routes);
+        b
+    }
+
+    /// Adds the next route; its id is its position. Problems are reported by [`Self::build`].
+    pub fn push(&mut self, spec: RouteSpec<T>) -> RouteId {
+        let n = self.count;
+        self.count += 1;
+        let id = RouteId(u32::try_from(n).unwrap_or(u32::MAX));
+        if n >= MAX_ROUTES {
+            self.errors.push(RouteError::CapacityExceeded {
+                what: "routes",
+                limit: MAX_ROUTES,
+            });
+            return id;
+        }
+        if let Err(e) = self.insert(id, spec) {
+            self.errors.push(e);
+        }
+        id
+    }
+
+    fn insert(&mut self, id: RouteId, spec: RouteSpec<T>) -> Result<(), RouteError> {
+        let RouteSpec { host, path, value } = spec;
+        let pattern = HostPattern::parse(&host).map_err(|reason| RouteError::InvalidHost {
+            route: id,
+            host: host.clone(),
+            reason,
+        })?;
+        let invalid = |reason: PatternError| RouteError::InvalidPath {
+            route: id,
+            path: path.to_string(),
+            reason,
+        };
+        let capacity = |what| RouteError::CapacityExceeded {
+            what,
+            limit: u32::MAX as usize,
+        };
+        let (host_id, fresh) = self.trie.hosts.intern(pattern).ok_or(capacity("hosts"))?;
+        if fresh {
+            let root = self
+                .trie
+                .arena
+                .new_root()
+                .map_err(|_| capacity("path trie nodes"))?;
+            self.trie.roots.push(root);
+        }
+        let root = *self
+            .trie
+            .roots
+            .get(host_id.index())
+            .ok_or(capacity("hosts"))?;
+        let arena = &mut self.trie.arena;
+        let (kind, params, result) = match &path {
+            PathMatch::Exact(p) => {
+                check_common(p).map_err(invalid)?;
+                (
+                    MatchKind::Exact,
+                    Vec::new(),
+                    claim_static(arena, root, p, Slot::Terminal, id),
+                )
+            }
+            PathMatch::Prefix(p) => {
+                check_common(p).map_err(invalid)?;
+                (
+                    MatchKind::Prefix,
+                    Vec::new(),
+                    claim_static(arena, root, p, Slot::Prefix, id),
+                )
+            }
+            PathMatch::PathSeparatedPrefix(p) => {
+                check_common(p).map_err(invalid)?;
+                if p.ends_with('/') {
+                    return Err(invalid(PatternError::SeparatedPrefixTrailingSlash));
+                }
+                (
+                    MatchKind::PathSeparatedPrefix,
+                    Vec::new(),
+                    claim_static(arena, root, p, Slot::SepPrefix, id),
+                )
+            }
+            PathMatch::Template(t) => {
+                let mut pieces = Vec::new();
+                parse_template(t, &mut pieces).map_err(invalid)?;
+                let names: Vec<Box<str>> = pieces
+                    .iter()
+                    .filter_map(|p| match p {
+                        Piece::Param(n) | Piece::CatchAll(n) => Some((*n).into()),
+                        Piece::Static(_) => None,
+                    })
+                    .collect();
+                let kind = if names.is_empty() {
+                    MatchKind::Exact
+                } else {
+                    MatchKind::Template
+                };
+                (kind, names, insert_template(arena, root, &pieces, id))
+            }
+        };
+        match result {
+            Ok(()) => {}
+            Err(InsertError::Conflict(existing)) => {
+                return Err(RouteError::Conflict {
+                    existing: RouteId(existing),
+                    new: id,
+                    host: self
+                        .trie
+                        .hosts
+                        .pattern(host_id)
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    path: path.to_string(),
+                });
+            }
+            Err(InsertError::Capacity(what)) => return Err(capacity(what)),
+        }
+        self.trie.routes.push(RouteEntry {
+            value,
+            kind,
+            host: host_id,
+            params: params.into_boxed_slice(),
+        });
+        Ok(())
+    }
+
+    /// Finishes the build: the trie, or every problem found.
+    pub fn build(self) -> Result<RouteTrie<T>, BuildError> {
+        if self.errors.is_empty() {
+            Ok(self.trie)
+        } else {
+            Err(BuildError::new(self.errors))
+        }
+    }
+}
+
+fn claim_static(
+    arena: &mut PathArena,
+    root: u32,
+    p: &str,
+    slot: Slot,
+    id: RouteId,
+) -> Result<(), InsertError> {
+    let n = arena.insert_static(root, p.as_bytes())?;
+    arena.claim(n, slot, id.0)
+}
+
+fn insert_template(
+    arena: &mut PathArena,
+    root: u32,
+    pieces: &[Piece<'_>],
+    id: RouteId,
+) -> Result<(), InsertError> {
+    let mut n = root;
+    for piece in pieces {
+        match piece {
+            Piece::Static(s) => n = arena.insert_static(n, s.as_bytes())?,
+            Piece::Param(_) => n = arena.param_child(n)?,
+            Piece::CatchAll(_) => return arena.claim(n, Slot::CatchAll, id.0),
+        }
+    }
+    arena.claim(n, Slot::Terminal, id.0)
+}
