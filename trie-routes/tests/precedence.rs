@@ -2,7 +2,12 @@
 //! Every case also runs the layout invariant checker.
 
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it in tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use trie_routes::{MatchBuffer, MatchKind, PathMatch, RouteError, RouteSpec, RouteTrie};
 
