@@ -1,21 +1,28 @@
 //! The proxy-wasm glue: the only module that touches the ABI.
 //!
 //! A `TrieguardRoot` per plugin configuration compiles the policy once in `on_configure` and
-//! shares it read-only (`Rc`) with every `TrieguardStream`. A stream reads all request headers
-//! with one hostcall, asks the engine, and applies the decision.
+//! shares it read-only (`Rc`) with every `TrieguardStream`. Per request: one hostcall reads all
+//! request headers, two read the TLS version and source address, one reads the clock; then
+//! the engine decides, and the filter applies the decision (header removals and sets, `:path`,
+//! `clear_route_cache`) or sends the local reply.
 //!
-//! The SDK's convenience wrappers `unwrap()` internally (a non-UTF-8 header value or an
-//! unexpected status would trap and take the whole worker VM down), so this module calls the
-//! `hostcalls` functions that return `Result` and fails closed on errors instead.
+//! The SDK's convenience wrappers `unwrap()` internally (a non-UTF-8 header value would trap
+//! and take the whole worker VM down), so this module calls the `hostcalls` functions that
+//! return `Result` and fails closed on errors instead.
 
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::rc::Rc;
+use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
-use crate::config::PolicyConfig;
+use crate::config::FailMode;
 use crate::engine::{Decision, Deny, Engine, Request};
+use crate::metrics::metric_name;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -24,20 +31,27 @@ proxy_wasm::main! {{
     });
 }}
 
+/// Distinct metrics one VM defines at most; further (route, reason) pairs are counted under
+/// route `_other` so a policy with 100k routes cannot exhaust Envoy's stats memory.
+const MAX_METRICS: usize = 4096;
+
 /// One plugin configuration: holds the compiled policy.
 struct TrieguardRoot {
-    engine: Option<Rc<Engine>>,
+    engine: Option<Rc<Shared>>,
+}
+
+/// What every stream of a configuration shares.
+struct Shared {
+    engine: Engine,
+    metrics: std::cell::RefCell<HashMap<String, u32>>,
+    rng: Cell<u64>,
 }
 
 impl Context for TrieguardRoot {}
 
 impl RootContext for TrieguardRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        let bytes = match hostcalls::get_buffer(
-            proxy_wasm::types::BufferType::PluginConfiguration,
-            0,
-            usize::MAX,
-        ) {
+        let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 log::error!("trieguard: no plugin configuration was given");
@@ -48,19 +62,29 @@ impl RootContext for TrieguardRoot {
                 return false;
             }
         };
-        match PolicyConfig::from_json(&bytes) {
-            Ok(config) => {
-                let engine = Engine::compile(&config);
+        match Engine::from_json(&bytes) {
+            Ok(engine) => {
                 log::info!(
-                    "trieguard: configuration accepted ({} host entries)",
-                    config.hosts.len()
+                    "trieguard: configuration accepted ({} routes)",
+                    engine.route_count()
                 );
-                self.engine = Some(Rc::new(engine));
+                let seed = std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish();
+                self.engine = Some(Rc::new(Shared {
+                    engine,
+                    metrics: std::cell::RefCell::new(HashMap::new()),
+                    rng: Cell::new(seed | 1),
+                }));
                 true
             }
             Err(error) => {
-                // Every problem on its own line: operators read this in Envoy's log.
-                log::error!("trieguard: {error}");
+                // One line per problem: operators read this in Envoy's log. A rejected
+                // configuration keeps the previous one serving (on_configure returns false).
+                log::error!(
+                    "trieguard: configuration rejected ({} problem(s))",
+                    error.issues.len()
+                );
                 for issue in &error.issues {
                     log::error!("trieguard: config error at {issue}");
                 }
@@ -71,7 +95,7 @@ impl RootContext for TrieguardRoot {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(TrieguardStream {
-            engine: self.engine.clone(),
+            shared: self.engine.clone(),
         }))
     }
 
@@ -82,41 +106,33 @@ impl RootContext for TrieguardRoot {
 
 /// One HTTP stream.
 struct TrieguardStream {
-    engine: Option<Rc<Engine>>,
+    shared: Option<Rc<Shared>>,
 }
 
 impl Context for TrieguardStream {}
 
 impl HttpContext for TrieguardStream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(engine) = self.engine.clone() else {
+        let Some(shared) = self.shared.clone() else {
             return fail_closed("no policy is configured");
         };
-        let request = match read_request() {
+        let request = match read_request(&shared) {
             Ok(request) => request,
-            Err(status) => {
-                return fail_closed(&format!("reading request headers failed: {status:?}"));
-            }
+            Err(what) => return fail_closed(&what),
         };
-        match engine.decide(&request) {
-            Decision::Allow(allow) => {
-                for name in &allow.remove_headers {
-                    if let Err(status) =
-                        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None)
-                    {
-                        return fail_closed(&format!("removing {name} failed: {status:?}"));
+        let decision = shared.engine.decide(&request);
+        shared.count(&decision);
+        match decision {
+            Decision::Allow(allow) => match apply(&allow) {
+                Ok(()) => Action::Continue,
+                Err(what) => match shared.engine.fail_mode(&allow.route) {
+                    FailMode::Open => {
+                        log::warn!("trieguard: {what}; route '{}' fails open", allow.route);
+                        Action::Continue
                     }
-                }
-                for (name, value) in &allow.set_headers {
-                    if let Err(status) =
-                        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
-                    {
-                        return fail_closed(&format!("setting {name} failed: {status:?}"));
-                    }
-                }
-                clear_route_cache();
-                Action::Continue
-            }
+                    FailMode::Closed => fail_closed(&what),
+                },
+            },
             Decision::Deny(deny) => {
                 send_deny(&deny);
                 Action::Pause
@@ -125,9 +141,47 @@ impl HttpContext for TrieguardStream {
     }
 }
 
-/// Builds the engine's view of the request from one header-map read.
-fn read_request() -> Result<Request, proxy_wasm::types::Status> {
-    let pairs = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)?;
+impl Shared {
+    /// splitmix64: per-request randomness for key-less splits.
+    fn next_random(&self) -> u64 {
+        let mut z = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        self.rng.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Counts the decision under `trieguard.route.<id>.reason.<reason>.requests`.
+    fn count(&self, decision: &Decision) {
+        let Ok(mut metrics) = self.metrics.try_borrow_mut() else {
+            return;
+        };
+        let route = decision.route().unwrap_or("_none");
+        let mut name = metric_name(route, decision.reason());
+        if !metrics.contains_key(&name) && metrics.len() >= MAX_METRICS {
+            name = metric_name("_other", decision.reason());
+        }
+        let id = match metrics.get(&name) {
+            Some(id) => *id,
+            None => match hostcalls::define_metric(MetricType::Counter, &name) {
+                Ok(id) => {
+                    metrics.insert(name, id);
+                    id
+                }
+                Err(status) => {
+                    log::debug!("trieguard: defining metric {name} failed: {status:?}");
+                    return;
+                }
+            },
+        };
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+}
+
+/// Builds the engine's view of the request: one header-map read, two properties, the clock.
+fn read_request(shared: &Shared) -> Result<Request, String> {
+    let pairs = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
+        .map_err(|status| format!("reading request headers failed: {status:?}"))?;
     let mut request = Request::default();
     for (name, value) in pairs {
         // Envoy accepts obs-text (bytes >= 0x80) in values; keep them visible, never trap.
@@ -140,7 +194,41 @@ fn read_request() -> Result<Request, proxy_wasm::types::Status> {
             _ => request.headers.push((name, value)),
         }
     }
+    request.tls_version = string_property(&["connection", "tls_version"]);
+    request.source = string_property(&["source", "address"]);
+    request.now_unix_seconds = hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    request.entropy = shared.next_random();
     Ok(request)
+}
+
+/// A string property, `None` when absent (e.g. `connection.tls_version` on plaintext).
+fn string_property(path: &[&str]) -> Option<String> {
+    match hostcalls::get_property(path.to_vec()) {
+        Ok(Some(bytes)) if !bytes.is_empty() => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => None,
+    }
+}
+
+/// Applies an allow decision: removals, sets, `:path`, then makes Envoy re-pick the route.
+fn apply(allow: &crate::engine::Allow) -> Result<(), String> {
+    for name in &allow.remove_headers {
+        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None)
+            .map_err(|status| format!("removing {name} failed: {status:?}"))?;
+    }
+    for (name, value) in &allow.set_headers {
+        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
+            .map_err(|status| format!("setting {name} failed: {status:?}"))?;
+    }
+    if let Some(path) = &allow.new_path {
+        hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(path))
+            .map_err(|status| format!("setting :path failed: {status:?}"))?;
+    }
+    clear_route_cache();
+    Ok(())
 }
 
 /// Makes Envoy re-pick the route after our header changes, so `cluster_header` sees them.
@@ -194,7 +282,7 @@ mod raw {
 fn send_deny(deny: &Deny) {
     let body = deny.body();
     let headers = vec![
-        ("x-trieguard-reason", deny.reason),
+        ("x-trieguard-reason", deny.reason.as_str()),
         ("content-type", "application/json"),
     ];
     if let Err(status) =
@@ -207,10 +295,10 @@ fn send_deny(deny: &Deny) {
 /// Denies with 500 `internal` after an internal error (DESIGN: fail closed by default).
 fn fail_closed(what: &str) -> Action {
     log::error!("trieguard: internal error, failing closed: {what}");
-    send_deny(&Deny {
-        status: 500,
-        reason: "internal",
-        message: "trieguard could not evaluate the request".to_owned(),
-    });
+    send_deny(&Deny::new(
+        500,
+        "internal",
+        "trieguard could not evaluate the request",
+    ));
     Action::Pause
 }

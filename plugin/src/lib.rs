@@ -1,14 +1,15 @@
 //! trieguard: a policy-and-routing plugin for Envoy.
 //!
 //! For every HTTP request Envoy hands us, trieguard decides where it goes (route, upstream
-//! cluster) and whether it may go. The crate has three layers, and only the last one knows
-//! about proxy-wasm:
+//! cluster, canary split, rewrite) and whether it may go (API key, JWT, client-certificate
+//! chain, minimum TLS, device trust). The crate has layers, and only the last knows about
+//! proxy-wasm:
 //!
 //! ```text
-//!   JSON policy ──config::PolicyConfig::from_json──▶ validated config
-//!                 ──engine::Engine::compile────────▶ immutable tables (shared by all streams)
-//!   request ─────▶ engine::Engine::decide(&Request) ─▶ Decision (allow + headers | deny reply)
-//!   filter (wasm32 only): Envoy ABI ⇄ Request / Decision
+//!   JSON policy ──config::PolicyConfig::from_json──▶ validated config (every error, with its path)
+//!               ──engine::Engine::compile───────────▶ immutable tables: RouteTrie, key HAMT, JWKS, trust stores
+//!   request ────▶ engine::Engine::decide(&Request) ─▶ Decision (allow + header/path changes | deny reply)
+//!   filter (wasm32 only): Envoy ABI ⇄ Request / Decision, metrics
 //! ```
 //!
 //! The engine is pure Rust, so every rule is unit-tested natively; the filter is a thin
@@ -16,6 +17,8 @@
 
 pub mod config;
 pub mod engine;
+pub mod jwt;
+pub mod metrics;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

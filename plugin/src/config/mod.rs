@@ -1,0 +1,467 @@
+//! The policy configuration: the JSON an operator writes, parsed and validated.
+//!
+//! Parsing is strict (`deny_unknown_fields`), and validation ([`validate`]) collects *every*
+//! problem with the JSON path it concerns, so an operator fixes a rejected policy in one round.
+//! `docs/config.md` explains every field with a full example; `docs/config.schema.json` is
+//! generated from these types ([`json_schema`]) and kept fresh by a test.
+
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::jwt::JwtProviderConfig;
+
+/// Configuration bytes larger than this are refused before parsing: a policy that big is a
+/// mistake (or an attack on the VM's memory), not a gateway configuration.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024 * 1024;
+
+/// The whole policy, as delivered in the filter's `configuration`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Virtual hosts, each with its domains and routes. A request's `:authority` selects the
+    /// entry: exact domain, then the longest matching `*.suffix`, then `*`.
+    pub hosts: Vec<HostConfig>,
+    /// Authentication providers, by name; routes refer to them in `auth.any_of`.
+    #[serde(default)]
+    pub auth_providers: BTreeMap<String, AuthProviderConfig>,
+    /// Names of the headers trieguard sets on allowed requests.
+    #[serde(default)]
+    pub decision_headers: DecisionHeaderNames,
+}
+
+/// One virtual host.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Domains served by this entry: exact names, `*.suffix` wildcards or `*` (default entry).
+    /// Case-insensitive; a port in `:authority` is ignored.
+    pub domains: Vec<String>,
+    /// Minimum TLS version for every route of this host; plaintext requests are refused too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tls: Option<TlsVersion>,
+    /// Routes. The most specific match wins (exact, then template, then the longest prefix);
+    /// among equally specific ones, the first in this list whose methods/headers hold.
+    pub routes: Vec<RouteConfig>,
+}
+
+/// TLS protocol versions, as Envoy names them in `connection.tls_version`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+pub enum TlsVersion {
+    /// TLS 1.0.
+    #[serde(rename = "TLSv1")]
+    Tls10,
+    /// TLS 1.1.
+    #[serde(rename = "TLSv1.1")]
+    Tls11,
+    /// TLS 1.2.
+    #[serde(rename = "TLSv1.2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "TLSv1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    /// Parses Envoy's `connection.tls_version` property (`TLSv1.3`, …).
+    pub fn from_envoy(name: &str) -> Option<Self> {
+        match name {
+            "TLSv1" | "TLSv1.0" => Some(Self::Tls10),
+            "TLSv1.1" => Some(Self::Tls11),
+            "TLSv1.2" => Some(Self::Tls12),
+            "TLSv1.3" => Some(Self::Tls13),
+            _ => None,
+        }
+    }
+
+    /// Envoy's name for the version.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tls10 => "TLSv1",
+            Self::Tls11 => "TLSv1.1",
+            Self::Tls12 => "TLSv1.2",
+            Self::Tls13 => "TLSv1.3",
+        }
+    }
+}
+
+/// One route.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Stable identifier, reported in `x-trieguard-route` and in metrics. Unique per policy.
+    pub id: String,
+    /// Which requests this route matches.
+    #[serde(rename = "match")]
+    pub matcher: MatchConfig,
+    /// Where matching requests go.
+    pub upstream: UpstreamConfig,
+    /// Path rewrite applied before forwarding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<RewriteConfig>,
+    /// Authentication required; absent means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthRequirement>,
+    /// Consumers allowed on this route (after authentication); absent means any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumers: Option<Vec<String>>,
+    /// Device-trust rule: a score header set by a trusted front component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_trust: Option<DeviceTrustConfig>,
+    /// What happens when trieguard hits an internal error on this route.
+    #[serde(default)]
+    pub fail_mode: FailMode,
+}
+
+/// How a route matches: exactly one path rule, plus optional methods and header predicates.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchConfig {
+    /// The normalised path equals this (the query string never takes part).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    /// The path starts with this string (Envoy's `prefix`: `/api` also matches `/apis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// The path is this or continues with `/` (`/api` matches `/api`, `/api/x`, not `/apis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_separated_prefix: Option<String>,
+    /// A template with named segments and an optional trailing catch-all:
+    /// `/users/{id}/orders`, `/static/{*rest}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Allowed methods (upper-case); absent means any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// Header predicates; all must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderPredicateConfig>,
+}
+
+/// One header predicate: `name` plus exactly one of `exact`, `prefix`, `present`, `absent`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderPredicateConfig {
+    /// Header name (case-insensitive).
+    pub name: String,
+    /// The first value equals this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    /// The first value starts with this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `true`: the header is present (any value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    /// `true`: the header is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+}
+
+/// The upstream of a route: one cluster, or a weighted split.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum UpstreamConfig {
+    /// Envoy cluster name, written to the cluster decision header.
+    Cluster(String),
+    /// A weighted split (canary): the same key always lands on the same cluster.
+    Split(SplitConfig),
+}
+
+/// A weighted split.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// Where the stickiness key comes from; without a key the choice is random.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<SplitKey>,
+    /// Clusters and their weights (non-negative integers; at least one positive).
+    pub clusters: Vec<WeightedCluster>,
+}
+
+/// Source of a split's stickiness key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum SplitKey {
+    /// The first value of this request header.
+    Header(String),
+    /// The value of this cookie.
+    Cookie(String),
+}
+
+/// One cluster of a split.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedCluster {
+    /// Envoy cluster name.
+    pub cluster: String,
+    /// Relative weight.
+    pub weight: u32,
+}
+
+/// Path rewrite.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewriteConfig {
+    /// Replaces the matched prefix (prefix routes) or the whole path (exact routes), like
+    /// Envoy's `prefix_rewrite`. The query string is kept.
+    pub prefix: String,
+}
+
+/// Authentication requirement of a route.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthRequirement {
+    /// Provider names tried in order; the first that authenticates the request wins.
+    pub any_of: Vec<String>,
+}
+
+/// Device-trust rule.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceTrustConfig {
+    /// Header carrying the device's trust score (an integer 0–100).
+    pub header: String,
+    /// Minimum score; a missing or malformed score is refused.
+    pub min_score: u8,
+}
+
+/// Behaviour on internal errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailMode {
+    /// Deny with 500 `internal` (default).
+    #[default]
+    Closed,
+    /// Forward to the route's upstream without an authenticated consumer.
+    Open,
+}
+
+/// An authentication provider.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum AuthProviderConfig {
+    /// API keys, stored as SHA-256 digests.
+    ApiKey(ApiKeyProviderConfig),
+    /// JSON Web Tokens.
+    Jwt(JwtProviderConfig),
+    /// Client-certificate chains forwarded in `x-forwarded-client-cert`.
+    ClientCert(ClientCertProviderConfig),
+}
+
+/// API-key provider.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyProviderConfig {
+    /// Where the key is read from.
+    #[serde(default = "default_api_key_source")]
+    pub from: CredentialSource,
+    /// The keys, as lower-case hex SHA-256 digests of the key string, with their consumer.
+    pub keys: Vec<ApiKeyEntry>,
+}
+
+fn default_api_key_source() -> CredentialSource {
+    CredentialSource::Header("x-api-key".to_owned())
+}
+
+/// Where a credential is read from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// A request header (first value).
+    Header(String),
+    /// A query parameter (percent-decoded).
+    Query(String),
+}
+
+/// One API key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    /// Consumer name the key authenticates.
+    pub consumer: String,
+    /// Lower-case hex SHA-256 of the key (`printf %s "$KEY" | sha256sum`).
+    pub sha256: String,
+}
+
+/// Client-certificate provider.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertProviderConfig {
+    /// Trust anchors, PEM (several certificates allowed).
+    pub roots_pem: String,
+    /// SM2 distinguishing ID used for SM2 signatures (GM/T 0009 default below).
+    #[serde(default = "default_sm2_id")]
+    pub sm2_id: String,
+    /// The header carrying the chain (Envoy's XFCC).
+    #[serde(default = "default_xfcc_header")]
+    pub header: String,
+    /// Which XFCC element to trust; Envoy appends each proxy's element at the end.
+    #[serde(default)]
+    pub element: XfccElementChoice,
+    /// Front proxies (source IPs) allowed to pass XFCC; absent means any (the listener must
+    /// then sanitise XFCC, see docs/config.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Which certificate field names the consumer.
+    #[serde(default)]
+    pub consumer_from: CertConsumerField,
+}
+
+fn default_sm2_id() -> String {
+    "1234567812345678".to_owned()
+}
+
+fn default_xfcc_header() -> String {
+    "x-forwarded-client-cert".to_owned()
+}
+
+/// Which XFCC element to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum XfccElementChoice {
+    /// The last element: the one added by the proxy closest to Envoy (default).
+    #[default]
+    Last,
+    /// The first element: the original client as seen by the outermost proxy.
+    First,
+}
+
+/// Certificate field that names the consumer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertConsumerField {
+    /// The first URI subject alternative name (default; SPIFFE-style identities).
+    #[default]
+    UriSan,
+    /// The first DNS subject alternative name.
+    DnsSan,
+    /// The subject common name.
+    SubjectCn,
+}
+
+/// Names of the decision headers (DESIGN: configurable, these defaults).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecisionHeaderNames {
+    /// Route id header.
+    pub route: String,
+    /// Chosen cluster header (Envoy's route uses it as `cluster_header`).
+    pub cluster: String,
+    /// Authenticated consumer header.
+    pub consumer: String,
+}
+
+impl Default for DecisionHeaderNames {
+    fn default() -> Self {
+        Self {
+            route: "x-trieguard-route".to_owned(),
+            cluster: "x-trieguard-cluster".to_owned(),
+            consumer: "x-trieguard-consumer".to_owned(),
+        }
+    }
+}
+
+/// One problem found in a configuration, with the JSON path it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// JSON path such as `hosts[2].routes[5].upstream.cluster`; empty for the whole document.
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// A rejected configuration: every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid trieguard configuration ({} problem(s)): {}", .issues.len(), join_issues(.issues))]
+pub struct ConfigError {
+    /// The problems, in document order.
+    pub issues: Vec<ConfigIssue>,
+}
+
+fn join_issues(issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ConfigError {
+    /// An error with one issue.
+    pub fn single(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            issues: vec![ConfigIssue {
+                path: path.into(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Parses a policy from JSON bytes and validates it.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let config = Self::parse_json(bytes)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a policy from JSON bytes without validating it.
+    pub fn parse_json(bytes: &[u8]) -> Result<Self, ConfigError> {
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::single(
+                "",
+                format!(
+                    "configuration is {} bytes, above the {MAX_CONFIG_BYTES}-byte limit",
+                    bytes.len()
+                ),
+            ));
+        }
+        let config: PolicyConfig = serde_json::from_slice(bytes).map_err(|e| {
+            ConfigError::single(
+                "",
+                format!(
+                    "not a valid policy: {e} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        Ok(config)
+    }
+
+    /// Checks everything serde cannot, reporting every problem with its JSON path.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issues = validate::validate(self);
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { issues })
+        }
+    }
+}
+
+/// The JSON Schema of [`PolicyConfig`], pretty-printed (committed as `docs/config.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(PolicyConfig);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,371 @@
+//! Structural validation of a parsed policy: every problem, with its JSON path.
+//!
+//! What needs compiling to check (route conflicts, JWKS keys, PEM roots) is checked by
+//! `Engine::compile`, which reports in the same form.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+
+use super::{
+    AuthProviderConfig, ConfigIssue, HeaderPredicateConfig, MatchConfig, PolicyConfig, RouteConfig,
+    UpstreamConfig,
+};
+
+/// Longest route id accepted: ids travel in a header and in metric names.
+pub const MAX_ROUTE_ID_LEN: usize = 128;
+
+/// Collects issues with their paths.
+struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigIssue {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+pub(super) fn validate(config: &PolicyConfig) -> Vec<ConfigIssue> {
+    let mut issues = Issues(Vec::new());
+    if config.hosts.is_empty() {
+        issues.add("hosts", "at least one host entry is required");
+    }
+    let mut domains_seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut route_ids: BTreeMap<&str, String> = BTreeMap::new();
+    for (h, host) in config.hosts.iter().enumerate() {
+        let at = format!("hosts[{h}]");
+        if host.domains.is_empty() {
+            issues.add(format!("{at}.domains"), "at least one domain is required");
+        }
+        for (d, domain) in host.domains.iter().enumerate() {
+            let path = format!("{at}.domains[{d}]");
+            if let Err(error) = trie_routes::HostPattern::parse(domain) {
+                issues.add(&path, error.to_string());
+                continue;
+            }
+            let key = domain.to_ascii_lowercase();
+            if let Some(first) = domains_seen.get(&key) {
+                issues.add(
+                    &path,
+                    format!("domain '{domain}' is already served by {first}"),
+                );
+            } else {
+                domains_seen.insert(key, path);
+            }
+        }
+        for (r, route) in host.routes.iter().enumerate() {
+            let at = format!("{at}.routes[{r}]");
+            if let Some(first) = route_ids.get(route.id.as_str()) {
+                issues.add(
+                    format!("{at}.id"),
+                    format!("route id '{}' is already used by {first}", route.id),
+                );
+            } else {
+                route_ids.insert(&route.id, at.clone());
+            }
+            validate_route(&mut issues, &at, route, config);
+        }
+    }
+    for (name, provider) in &config.auth_providers {
+        validate_provider(&mut issues, &format!("auth_providers.{name}"), provider);
+    }
+    let names = &config.decision_headers;
+    let mut seen = HashSet::new();
+    for (field, value) in [
+        ("route", &names.route),
+        ("cluster", &names.cluster),
+        ("consumer", &names.consumer),
+    ] {
+        let path = format!("decision_headers.{field}");
+        if !is_header_name(value) {
+            issues.add(&path, format!("'{value}' is not a lower-case header name"));
+        } else if !seen.insert(value.as_str()) {
+            issues.add(&path, format!("'{value}' is used for two decision headers"));
+        }
+    }
+    issues.0
+}
+
+fn validate_route(issues: &mut Issues, at: &str, route: &RouteConfig, config: &PolicyConfig) {
+    if route.id.is_empty() {
+        issues.add(format!("{at}.id"), "route id is empty");
+    } else if route.id.len() > MAX_ROUTE_ID_LEN
+        || !route
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    {
+        issues.add(
+            format!("{at}.id"),
+            format!(
+                "route id must be 1-{MAX_ROUTE_ID_LEN} characters of [A-Za-z0-9_-] (it is sent in a header and used in metric names)"
+            ),
+        );
+    }
+    validate_match(issues, &format!("{at}.match"), &route.matcher);
+    match &route.upstream {
+        UpstreamConfig::Cluster(cluster) => {
+            if cluster.is_empty() {
+                issues.add(format!("{at}.upstream.cluster"), "cluster name is empty");
+            }
+        }
+        UpstreamConfig::Split(split) => {
+            let at = format!("{at}.upstream.split");
+            if split.clusters.is_empty() {
+                issues.add(format!("{at}.clusters"), "at least one cluster is required");
+            } else if split
+                .clusters
+                .iter()
+                .map(|c| u64::from(c.weight))
+                .sum::<u64>()
+                == 0
+            {
+                issues.add(format!("{at}.clusters"), "weights sum to 0");
+            }
+            for (c, cluster) in split.clusters.iter().enumerate() {
+                if cluster.cluster.is_empty() {
+                    issues.add(
+                        format!("{at}.clusters[{c}].cluster"),
+                        "cluster name is empty",
+                    );
+                }
+            }
+            match &split.key {
+                Some(super::SplitKey::Header(name))
+                    if !is_header_name(&name.to_ascii_lowercase()) =>
+                {
+                    issues.add(
+                        format!("{at}.key.header"),
+                        format!("'{name}' is not a header name"),
+                    );
+                }
+                Some(super::SplitKey::Cookie(name)) if name.is_empty() => {
+                    issues.add(format!("{at}.key.cookie"), "cookie name is empty");
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(rewrite) = &route.rewrite {
+        if !rewrite.prefix.starts_with('/') {
+            issues.add(format!("{at}.rewrite.prefix"), "must start with '/'");
+        }
+        if route.matcher.template.is_some() {
+            issues.add(
+                format!("{at}.rewrite"),
+                "a prefix rewrite needs an exact, prefix or path_separated_prefix match",
+            );
+        }
+    }
+    if let Some(auth) = &route.auth {
+        if auth.any_of.is_empty() {
+            issues.add(format!("{at}.auth.any_of"), "name at least one provider");
+        }
+        for (i, name) in auth.any_of.iter().enumerate() {
+            if !config.auth_providers.contains_key(name) {
+                issues.add(
+                    format!("{at}.auth.any_of[{i}]"),
+                    format!("no auth provider named '{name}' in auth_providers"),
+                );
+            }
+        }
+    }
+    if let Some(consumers) = &route.consumers {
+        if route.auth.is_none() {
+            issues.add(
+                format!("{at}.consumers"),
+                "a consumer allow-list needs an auth requirement on the route",
+            );
+        }
+        for (i, consumer) in consumers.iter().enumerate() {
+            if consumer.is_empty() {
+                issues.add(format!("{at}.consumers[{i}]"), "consumer name is empty");
+            }
+        }
+    }
+    if let Some(device) = &route.device_trust {
+        if !is_header_name(&device.header.to_ascii_lowercase()) {
+            issues.add(
+                format!("{at}.device_trust.header"),
+                format!("'{}' is not a header name", device.header),
+            );
+        }
+        if device.min_score > 100 {
+            issues.add(
+                format!("{at}.device_trust.min_score"),
+                "scores range from 0 to 100",
+            );
+        }
+    }
+}
+
+fn validate_match(issues: &mut Issues, at: &str, matcher: &MatchConfig) {
+    let rules = [
+        ("exact", &matcher.exact),
+        ("prefix", &matcher.prefix),
+        ("path_separated_prefix", &matcher.path_separated_prefix),
+        ("template", &matcher.template),
+    ];
+    let given: Vec<_> = rules.iter().filter(|(_, v)| v.is_some()).collect();
+    if given.len() != 1 {
+        issues.add(
+            at,
+            format!(
+                "exactly one of exact, prefix, path_separated_prefix, template is required ({} given)",
+                given.len()
+            ),
+        );
+    }
+    for (kind, value) in given {
+        if let Some(path) = value {
+            if !path.starts_with('/') {
+                issues.add(format!("{at}.{kind}"), "path must start with '/'");
+            } else if path.contains('?') || path.contains('#') {
+                issues.add(
+                    format!("{at}.{kind}"),
+                    "the query string never takes part in matching; remove '?'/'#'",
+                );
+            }
+        }
+    }
+    if let Some(methods) = &matcher.methods {
+        if methods.is_empty() {
+            issues.add(
+                format!("{at}.methods"),
+                "empty list: omit it to allow any method",
+            );
+        }
+        for (i, method) in methods.iter().enumerate() {
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                issues.add(
+                    format!("{at}.methods[{i}]"),
+                    format!("'{method}' is not an upper-case method name"),
+                );
+            }
+        }
+    }
+    for (i, predicate) in matcher.headers.iter().enumerate() {
+        validate_predicate(issues, &format!("{at}.headers[{i}]"), predicate);
+    }
+}
+
+fn validate_predicate(issues: &mut Issues, at: &str, predicate: &HeaderPredicateConfig) {
+    if !is_header_name(&predicate.name.to_ascii_lowercase()) || predicate.name.starts_with(':') {
+        issues.add(
+            format!("{at}.name"),
+            format!("'{}' is not a header name", predicate.name),
+        );
+    }
+    let count = [
+        predicate.exact.is_some(),
+        predicate.prefix.is_some(),
+        predicate.present.is_some(),
+        predicate.absent.is_some(),
+    ]
+    .iter()
+    .filter(|set| **set)
+    .count();
+    if count != 1 {
+        issues.add(
+            at,
+            format!("exactly one of exact, prefix, present, absent is required ({count} given)"),
+        );
+    }
+    for (field, value) in [("present", predicate.present), ("absent", predicate.absent)] {
+        if value == Some(false) {
+            issues.add(
+                format!("{at}.{field}"),
+                "only `true` is meaningful; use the other predicate",
+            );
+        }
+    }
+}
+
+fn validate_provider(issues: &mut Issues, at: &str, provider: &AuthProviderConfig) {
+    match provider {
+        AuthProviderConfig::ApiKey(keys) => {
+            let at = format!("{at}.api_key");
+            let source_name = match &keys.from {
+                super::CredentialSource::Header(name) | super::CredentialSource::Query(name) => {
+                    name
+                }
+            };
+            if source_name.is_empty() {
+                issues.add(format!("{at}.from"), "source name is empty");
+            }
+            let mut digests = BTreeMap::new();
+            for (k, key) in keys.keys.iter().enumerate() {
+                let path = format!("{at}.keys[{k}]");
+                if key.consumer.is_empty() {
+                    issues.add(format!("{path}.consumer"), "consumer name is empty");
+                }
+                let well_formed = key.sha256.len() == 64
+                    && key
+                        .sha256
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                if !well_formed {
+                    issues.add(
+                        format!("{path}.sha256"),
+                        "must be 64 lower-case hex digits (the SHA-256 of the key, never the key itself)",
+                    );
+                } else if let Some(first) = digests.insert(key.sha256.as_str(), path.clone()) {
+                    issues.add(
+                        format!("{path}.sha256"),
+                        format!("same key digest as {first}"),
+                    );
+                }
+            }
+        }
+        AuthProviderConfig::Jwt(_) => {
+            // Checked when compiled (keys must be decoded to be checked).
+        }
+        AuthProviderConfig::ClientCert(store) => {
+            let at = format!("{at}.client_cert");
+            if store.sm2_id.is_empty() {
+                issues.add(format!("{at}.sm2_id"), "SM2 distinguishing ID is empty");
+            }
+            if !is_header_name(&store.header) {
+                issues.add(
+                    format!("{at}.header"),
+                    format!("'{}' is not a lower-case header name", store.header),
+                );
+            }
+            for (i, proxy) in store.trusted_proxies.iter().flatten().enumerate() {
+                if proxy.parse::<IpAddr>().is_err() {
+                    issues.add(
+                        format!("{at}.trusted_proxies[{i}]"),
+                        format!("'{proxy}' is not an IP address"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A lower-case HTTP header name token.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(
+                    b,
+                    b'-' | b'_'
+                        | b'.'
+                        | b'!'
+                        | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'^'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}

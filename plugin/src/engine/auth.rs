@@ -1,0 +1,163 @@
+//! Authentication providers, compiled, and the any-of evaluation of a route's requirement.
+//!
+//! Each provider looks for its credential in the request. No credential → `Absent` (the next
+//! provider is tried); a credential that fails → `Invalid` with a precise dotted reason; a
+//! success names the consumer. A route passes when any provider authenticates; otherwise the
+//! reply is 401 `auth.missing` when no provider found a credential, else the first precise
+//! failure (`auth.jwt.expired`, `auth.api_key.unknown`, …).
+
+use std::collections::BTreeMap;
+
+use trie_routes::HashTrieMap;
+
+use crate::config::{ApiKeyProviderConfig, AuthProviderConfig, ConfigIssue, CredentialSource};
+use crate::engine::client_cert::ClientCertProvider;
+use crate::engine::request::Request;
+use crate::engine::util::{query_param, split_target};
+use crate::jwt::CompiledJwtProvider;
+
+/// What one provider concluded about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// Authenticated as this consumer.
+    Authenticated(String),
+    /// The provider's credential is not in the request.
+    Absent,
+    /// A credential was presented and refused.
+    Invalid {
+        /// Stable dotted reason, e.g. `auth.jwt.expired`.
+        reason: String,
+        /// What exactly failed (never the secret itself).
+        message: String,
+    },
+}
+
+/// A compiled provider.
+pub enum Provider {
+    /// API keys by SHA-256 digest.
+    ApiKey(ApiKeyProvider),
+    /// JWT.
+    Jwt(Box<CompiledJwtProvider>),
+    /// Client certificate chains from XFCC.
+    ClientCert(Box<ClientCertProvider>),
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Provider::ApiKey(keys) => write!(f, "ApiKey({} keys)", keys.digests.len()),
+            Provider::Jwt(_) => write!(f, "Jwt"),
+            Provider::ClientCert(_) => write!(f, "ClientCert"),
+        }
+    }
+}
+
+impl Provider {
+    /// Evaluates the provider on a request.
+    pub fn authenticate(&self, request: &Request) -> AuthOutcome {
+        match self {
+            Provider::ApiKey(keys) => keys.authenticate(request),
+            Provider::Jwt(jwt) => authenticate_jwt(jwt, request),
+            Provider::ClientCert(store) => store.authenticate(request),
+        }
+    }
+}
+
+/// Compiles every provider, collecting issues with their JSON paths.
+pub fn compile_providers(
+    configs: &BTreeMap<String, AuthProviderConfig>,
+    issues: &mut Vec<ConfigIssue>,
+) -> BTreeMap<String, Provider> {
+    let mut providers = BTreeMap::new();
+    for (name, config) in configs {
+        let at = format!("auth_providers.{name}");
+        let compiled = match config {
+            AuthProviderConfig::ApiKey(keys) => {
+                Some(Provider::ApiKey(ApiKeyProvider::compile(keys)))
+            }
+            AuthProviderConfig::Jwt(jwt) => match CompiledJwtProvider::compile(jwt) {
+                Ok(provider) => Some(Provider::Jwt(Box::new(provider))),
+                Err(problems) => {
+                    issues.extend(problems.into_iter().map(|p| ConfigIssue {
+                        path: format!("{at}.jwt.{}", p.path),
+                        message: p.message,
+                    }));
+                    None
+                }
+            },
+            AuthProviderConfig::ClientCert(store) => {
+                match ClientCertProvider::compile(store, &format!("{at}.client_cert")) {
+                    Ok(provider) => Some(Provider::ClientCert(Box::new(provider))),
+                    Err(problems) => {
+                        issues.extend(problems);
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(provider) = compiled {
+            providers.insert(name.clone(), provider);
+        }
+    }
+    providers
+}
+
+/// API keys: a hash-trie of SHA-256 digests to consumer names.
+pub struct ApiKeyProvider {
+    source: CredentialSource,
+    digests: HashTrieMap<[u8; 32], Box<str>>,
+}
+
+impl ApiKeyProvider {
+    /// Builds the digest table (validation has checked every digest's form).
+    pub fn compile(config: &ApiKeyProviderConfig) -> Self {
+        let mut digests = HashTrieMap::new();
+        for key in &config.keys {
+            let mut digest = [0u8; 32];
+            if hex::decode_to_slice(&key.sha256, &mut digest).is_ok() {
+                digests.insert(digest, Box::from(key.consumer.as_str()));
+            }
+        }
+        Self {
+            source: config.from.clone(),
+            digests,
+        }
+    }
+
+    fn authenticate(&self, request: &Request) -> AuthOutcome {
+        let presented = match &self.source {
+            CredentialSource::Header(name) => request
+                .header(&name.to_ascii_lowercase())
+                .map(|v| v.trim().to_owned()),
+            CredentialSource::Query(name) => query_param(split_target(&request.path).1, name),
+        };
+        let Some(key) = presented.filter(|k| !k.is_empty()) else {
+            return AuthOutcome::Absent;
+        };
+        let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+        let mut lookup = [0u8; 32];
+        lookup.copy_from_slice(digest.as_ref());
+        match self.digests.get(&lookup) {
+            Some(consumer) => AuthOutcome::Authenticated(consumer.to_string()),
+            None => AuthOutcome::Invalid {
+                reason: "auth.api_key.unknown".to_owned(),
+                message: "the API key is not known".to_owned(),
+            },
+        }
+    }
+}
+
+fn authenticate_jwt(jwt: &CompiledJwtProvider, request: &Request) -> AuthOutcome {
+    let query = split_target(&request.path).1;
+    let query = query.strip_prefix('?');
+    let Some(token) = jwt.extract_token(&request.headers, query) else {
+        return AuthOutcome::Absent;
+    };
+    match jwt.verify(&token, request.now_unix_seconds) {
+        Ok(verified) => AuthOutcome::Authenticated(verified.consumer),
+        Err(error) => AuthOutcome::Invalid {
+            reason: error.reason().to_owned(),
+            message: error.to_string(),
+        },
+    }
+}

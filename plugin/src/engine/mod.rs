@@ -1,0 +1,478 @@
+//! The policy engine: a compiled policy and `decide(&Request) -> Decision`.
+//!
+//! Pure Rust with no proxy-wasm types, so every rule is tested natively and the same engine
+//! runs in Envoy, in the replay harness and as a component. The steps of [`Engine::decide`],
+//! each with its stable reason when it refuses:
+//!
+//! | step | refusal |
+//! |---|---|
+//! | normalise the path ([`normalize`]) | 400 `path.*` |
+//! | drop client-sent copies of the decision headers | – |
+//! | host lookup | 404 `route.no_host` |
+//! | route candidates (most specific first) and their method/header predicates | 404 `route.no_match` |
+//! | the host's minimum TLS version | 426 `tls.too_old` |
+//! | the route's device-trust rule | 403 `device.untrusted` |
+//! | the route's auth requirement, any of its providers | 401 `auth.missing` / `auth.<kind>.<why>` |
+//! | the route's consumer allow-list | 403 `auth.forbidden` |
+//! | upstream choice (cluster or sticky weighted split), rewrite, headers to set | – |
+
+pub mod auth;
+pub mod client_cert;
+pub mod normalize;
+pub mod request;
+mod route;
+mod split;
+pub mod util;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
+
+use crate::config::{
+    ConfigError, ConfigIssue, DecisionHeaderNames, FailMode, PolicyConfig, TlsVersion,
+};
+use auth::{AuthOutcome, Provider};
+pub use request::{Allow, Decision, Deny, Request};
+use route::CompiledRoute;
+
+/// A policy compiled for lookups; immutable after [`Engine::compile`] and shared by every
+/// stream of a worker.
+#[derive(Debug)]
+pub struct Engine {
+    /// (host pattern, path match) → indices into `routes` of the routes sharing that exact
+    /// path match, in declaration order (they differ by methods/headers).
+    trie: RouteTrie<Box<[u32]>>,
+    routes: Vec<CompiledRoute>,
+    /// Minimum TLS version of each host entry.
+    host_min_tls: Vec<Option<TlsVersion>>,
+    providers: Vec<(String, Provider)>,
+    headers: DecisionHeaderNames,
+    allow_semicolon: bool,
+    /// Lookup scratch space, reused across requests (a worker VM is single-threaded).
+    buffer: RefCell<MatchBuffer>,
+}
+
+/// Options of path handling that are policy-wide.
+const ALLOW_SEMICOLON_DEFAULT: bool = false;
+
+impl Engine {
+    /// Parses, validates and compiles a JSON policy, reporting every problem: what validation
+    /// finds and what only compiling finds, together.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let config = PolicyConfig::parse_json(bytes)?;
+        let structural = config
+            .validate()
+            .err()
+            .map(|e| e.issues)
+            .unwrap_or_default();
+        match Self::compile(&config) {
+            Ok(engine) if structural.is_empty() => Ok(engine),
+            Ok(_) => Err(ConfigError { issues: structural }),
+            Err(compiled) => {
+                let mut issues = structural;
+                for issue in compiled.issues {
+                    if !issues.contains(&issue) {
+                        issues.push(issue);
+                    }
+                }
+                Err(ConfigError { issues })
+            }
+        }
+    }
+
+    /// Compiles a validated policy into lookup tables. Problems only compilation finds (two
+    /// routes with identical matches, bad keys or certificates) are reported with their paths.
+    pub fn compile(config: &PolicyConfig) -> Result<Self, ConfigError> {
+        let mut issues: Vec<ConfigIssue> = Vec::new();
+        let provider_map = auth::compile_providers(&config.auth_providers, &mut issues);
+        let providers: Vec<(String, Provider)> = provider_map.into_iter().collect();
+        let provider_index: BTreeMap<&str, usize> = providers
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+
+        let mut routes = Vec::new();
+        let mut paths = Vec::new();
+        for (h, host) in config.hosts.iter().enumerate() {
+            for (r, route) in host.routes.iter().enumerate() {
+                let at = format!("hosts[{h}].routes[{r}]");
+                if let Some(compiled) = CompiledRoute::compile(route, h, &provider_index) {
+                    routes.push(compiled);
+                    paths.push(at);
+                }
+            }
+        }
+
+        // Group routes by (host entry, path match); identical full matches are conflicts.
+        let mut groups: BTreeMap<(usize, PathMatchKey), Vec<u32>> = BTreeMap::new();
+        for (index, route) in routes.iter().enumerate() {
+            let key = (route.host_entry, PathMatchKey::of(&route.path_match));
+            let group = groups.entry(key).or_default();
+            if let Some(&existing) = group.iter().find(|&&other| {
+                routes
+                    .get(other as usize)
+                    .is_some_and(|o| o.same_request_match(route))
+            }) {
+                let first = paths.get(existing as usize).cloned().unwrap_or_default();
+                issues.push(ConfigIssue {
+                    path: format!("{}.match", paths.get(index).cloned().unwrap_or_default()),
+                    message: format!(
+                        "route '{}' matches exactly the same requests as route '{}' at {first}",
+                        route.id,
+                        routes
+                            .get(existing as usize)
+                            .map(|r| r.id.as_str())
+                            .unwrap_or_default()
+                    ),
+                });
+                continue;
+            }
+            group.push(u32::try_from(index).unwrap_or(u32::MAX));
+        }
+
+        let mut specs = Vec::new();
+        let mut spec_paths = Vec::new();
+        for ((host_entry, _), members) in &groups {
+            let Some(first) = members.first().and_then(|&i| routes.get(i as usize)) else {
+                continue;
+            };
+            let Some(host) = config.hosts.get(*host_entry) else {
+                continue;
+            };
+            for domain in &host.domains {
+                specs.push(RouteSpec::new(
+                    domain.clone(),
+                    first.path_match.clone(),
+                    members.clone().into_boxed_slice(),
+                ));
+                spec_paths.push(
+                    members
+                        .first()
+                        .and_then(|&i| paths.get(i as usize))
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        let trie = match RouteTrie::build(specs) {
+            Ok(trie) => Some(trie),
+            Err(error) => {
+                for problem in error.into_errors() {
+                    issues.push(route_error_issue(&problem, &spec_paths));
+                }
+                None
+            }
+        };
+
+        match (trie, issues.is_empty()) {
+            (Some(trie), true) => Ok(Self {
+                trie,
+                routes,
+                host_min_tls: config.hosts.iter().map(|h| h.min_tls).collect(),
+                providers,
+                headers: config.decision_headers.clone(),
+                allow_semicolon: ALLOW_SEMICOLON_DEFAULT,
+                buffer: RefCell::new(MatchBuffer::new()),
+            }),
+            _ => Err(ConfigError { issues }),
+        }
+    }
+
+    /// The decision header names this engine writes.
+    pub fn decision_headers(&self) -> &DecisionHeaderNames {
+        &self.headers
+    }
+
+    /// Number of compiled routes.
+    pub fn route_count(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Route ids in declaration order (for metrics).
+    pub fn route_ids(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().map(|r| r.id.as_str())
+    }
+
+    /// Decides what happens to one request.
+    pub fn decide(&self, request: &Request) -> Decision {
+        self.decide_traced(request, &mut NoTrace)
+    }
+
+    /// [`Engine::decide`], reporting every step to `trace` (what `trieguard explain` prints).
+    pub fn decide_traced(&self, request: &Request, trace: &mut dyn Trace) -> Decision {
+        let normalized = match normalize::normalize(&request.path, self.allow_semicolon) {
+            Ok(n) => n,
+            Err(rejection) => {
+                trace.step(&format!(
+                    "path {:?} refused: {}",
+                    request.path,
+                    rejection.message()
+                ));
+                return Decision::Deny(Deny::new(400, rejection.reason(), rejection.message()));
+            }
+        };
+        trace.step(&format!(
+            "path {:?} normalised to {:?}",
+            request.path, normalized.path
+        ));
+        let host = util::normalize_host(&request.authority);
+
+        let mut fresh = MatchBuffer::new();
+        let mut cached = self.buffer.try_borrow_mut();
+        let buffer = match cached.as_deref_mut() {
+            Ok(buffer) => buffer,
+            Err(_) => &mut fresh,
+        };
+        let Some(host_id) = self.trie.lookup_host(&host) else {
+            trace.step(&format!("no host entry serves {host:?}"));
+            return Decision::Deny(Deny::new(
+                404,
+                "route.no_host",
+                format!("no host entry serves '{host}'"),
+            ));
+        };
+        let candidates = self.trie.lookup_path(host_id, &normalized.path, buffer);
+        trace.step(&format!(
+            "host {host:?} → pattern {}; {} path candidate group(s)",
+            self.trie
+                .host_pattern(host_id)
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            candidates.len()
+        ));
+        let mut chosen = None;
+        'candidates: for candidate in candidates.iter() {
+            for &index in candidate.value.iter() {
+                let Some(route) = self.routes.get(index as usize) else {
+                    continue;
+                };
+                match route.predicates_hold(request) {
+                    Ok(()) => {
+                        trace.step(&format!(
+                            "route '{}' ({:?} {}) taken",
+                            route.id, candidate.kind, route.path_match
+                        ));
+                        chosen = Some(route);
+                        break 'candidates;
+                    }
+                    Err(why) => trace.step(&format!(
+                        "route '{}' ({:?} {}) skipped: {why}",
+                        route.id, candidate.kind, route.path_match
+                    )),
+                }
+            }
+        }
+        let Some(route) = chosen else {
+            return Decision::Deny(Deny::new(
+                404,
+                "route.no_match",
+                format!("no route matches {} {}", request.method, normalized.path),
+            ));
+        };
+        drop(cached);
+        self.decide_on_route(request, route, &normalized, trace)
+    }
+
+    fn decide_on_route(
+        &self,
+        request: &Request,
+        route: &CompiledRoute,
+        normalized: &normalize::NormalizedPath,
+        trace: &mut dyn Trace,
+    ) -> Decision {
+        let deny = |status: u16, reason: String, message: String| {
+            Decision::Deny(Deny {
+                status,
+                reason,
+                message,
+                route: Some(route.id.clone()),
+            })
+        };
+        if let Some(min) = self.host_min_tls.get(route.host_entry).copied().flatten() {
+            let version = request
+                .tls_version
+                .as_deref()
+                .and_then(TlsVersion::from_envoy);
+            let ok = version.is_some_and(|v| v >= min);
+            trace.step(&format!(
+                "min TLS {}: connection {} → {}",
+                min.as_str(),
+                request.tls_version.as_deref().unwrap_or("plaintext"),
+                if ok { "ok" } else { "too old" }
+            ));
+            if !ok {
+                return deny(
+                    426,
+                    "tls.too_old".into(),
+                    format!(
+                        "this host requires {} or newer; the connection uses {}",
+                        min.as_str(),
+                        request.tls_version.as_deref().unwrap_or("plaintext")
+                    ),
+                );
+            }
+        }
+        if let Some(device) = &route.device_trust {
+            if let Err(message) = device.check(request) {
+                trace.step(&format!("device trust refused: {message}"));
+                return deny(403, "device.untrusted".into(), message);
+            }
+            trace.step("device trust ok");
+        }
+        let mut consumer = None;
+        if let Some(any_of) = &route.auth {
+            let mut first_failure: Option<(String, String)> = None;
+            for &index in any_of {
+                let Some((name, provider)) = self.providers.get(index) else {
+                    continue;
+                };
+                match provider.authenticate(request) {
+                    AuthOutcome::Authenticated(who) => {
+                        trace.step(&format!("auth provider '{name}': authenticated '{who}'"));
+                        consumer = Some(who);
+                        break;
+                    }
+                    AuthOutcome::Absent => {
+                        trace.step(&format!("auth provider '{name}': no credential"));
+                    }
+                    AuthOutcome::Invalid { reason, message } => {
+                        trace.step(&format!("auth provider '{name}': {reason}: {message}"));
+                        first_failure.get_or_insert((reason, message));
+                    }
+                }
+            }
+            if consumer.is_none() {
+                return match first_failure {
+                    Some((reason, message)) => deny(401, reason, message),
+                    None => deny(
+                        401,
+                        "auth.missing".into(),
+                        "this route requires credentials and none were presented".into(),
+                    ),
+                };
+            }
+        }
+        if let (Some(allowed), Some(who)) = (&route.consumers, &consumer)
+            && !allowed.iter().any(|c| c == who)
+        {
+            trace.step(&format!(
+                "consumer '{who}' is not in the route's allow-list"
+            ));
+            return deny(
+                403,
+                "auth.forbidden".into(),
+                format!("consumer '{who}' may not use this route"),
+            );
+        }
+        let cluster = route.upstream.choose(request);
+        trace.step(&format!("upstream cluster '{cluster}'"));
+        let target = match &route.rewrite {
+            Some(rewrite) => {
+                let rest = normalized
+                    .path
+                    .get(route.path_match.pattern().len()..)
+                    .unwrap_or_default();
+                let rest = match route.path_match {
+                    PathMatch::Exact(_) => "",
+                    _ => rest,
+                };
+                format!("{rewrite}{rest}{}", normalized.query)
+            }
+            None => normalized.to_request_target(),
+        };
+        let new_path = (target != request.path).then_some(target);
+        if let Some(path) = &new_path {
+            trace.step(&format!("forwarded path {path:?}"));
+        }
+        let names = &self.headers;
+        let remove_headers = [&names.route, &names.cluster, &names.consumer]
+            .into_iter()
+            .filter(|name| request.headers.iter().any(|(n, _)| n == *name))
+            .cloned()
+            .collect();
+        let mut set_headers = vec![
+            (names.route.clone(), route.id.clone()),
+            (names.cluster.clone(), cluster.to_owned()),
+        ];
+        if let Some(who) = &consumer {
+            set_headers.push((names.consumer.clone(), who.clone()));
+        }
+        Decision::Allow(Allow {
+            route: route.id.clone(),
+            cluster: cluster.to_owned(),
+            consumer,
+            new_path,
+            remove_headers,
+            set_headers,
+            reason: "ok",
+        })
+    }
+
+    /// What a route's fail mode says to do after an internal error of the filter.
+    pub fn fail_mode(&self, route_id: &str) -> FailMode {
+        self.routes
+            .iter()
+            .find(|r| r.id == route_id)
+            .map(|r| r.fail_mode)
+            .unwrap_or_default()
+    }
+}
+
+/// Receives the steps of a decision (for `trieguard explain`).
+pub trait Trace {
+    /// One step, as a sentence.
+    fn step(&mut self, what: &str);
+}
+
+struct NoTrace;
+
+impl Trace for NoTrace {
+    fn step(&mut self, _what: &str) {}
+}
+
+impl Trace for Vec<String> {
+    fn step(&mut self, what: &str) {
+        self.push(what.to_owned());
+    }
+}
+
+/// A path match as an ordered key (for grouping identical matches).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct PathMatchKey(u8, String);
+
+impl PathMatchKey {
+    fn of(path_match: &PathMatch) -> Self {
+        let kind = match path_match {
+            PathMatch::Exact(_) => 0,
+            PathMatch::Prefix(_) => 1,
+            PathMatch::PathSeparatedPrefix(_) => 2,
+            PathMatch::Template(_) => 3,
+        };
+        Self(kind, path_match.pattern().to_owned())
+    }
+}
+
+fn route_error_issue(error: &trie_routes::RouteError, spec_paths: &[String]) -> ConfigIssue {
+    use trie_routes::RouteError;
+    let path_of =
+        |id: trie_routes::RouteId| spec_paths.get(id.index()).cloned().unwrap_or_default();
+    let path = match error {
+        RouteError::Conflict { new, .. } => format!("{}.match", path_of(*new)),
+        RouteError::InvalidHost { route, .. } => path_of(*route),
+        RouteError::InvalidPath { route, .. } => format!("{}.match", path_of(*route)),
+        _ => String::new(),
+    };
+    let message = match error {
+        RouteError::InvalidPath { path, reason, .. } => format!("invalid {path}: {reason}"),
+        RouteError::InvalidHost { host, reason, .. } => {
+            format!("invalid domain {host:?}: {reason}")
+        }
+        other => other.to_string(),
+    };
+    ConfigIssue { path, message }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! What the engine reads and what it answers.
+
+use serde::Serialize;
+
+/// A request as the engine sees it, built by the filter from Envoy's headers and properties
+/// (or by the harness from a traffic record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `:method`.
+    pub method: String,
+    /// `:authority` (may carry a port).
+    pub authority: String,
+    /// `:path`, including any query string.
+    pub path: String,
+    /// Regular request headers, names lower-case, order and duplicates kept.
+    pub headers: Vec<(String, String)>,
+    /// Envoy's `connection.tls_version` (`TLSv1.3`, …); `None` on plaintext.
+    pub tls_version: Option<String>,
+    /// Envoy's `source.address` (`ip:port`, `[v6]:port`).
+    pub source: Option<String>,
+    /// Wall-clock time in seconds since the Unix epoch (JWT and certificate validity).
+    pub now_unix_seconds: u64,
+    /// Randomness for splits without a stickiness key (the engine itself has no RNG).
+    pub entropy: u64,
+}
+
+impl Request {
+    /// First value of a header (`name` lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward the request upstream after applying the header and path changes.
+    Allow(Allow),
+    /// Answer locally.
+    Deny(Deny),
+}
+
+impl Decision {
+    /// The stable dotted reason: `ok` for allowed requests (`ok.fail_open` when a route's
+    /// fail-open mode let it through).
+    pub fn reason(&self) -> &str {
+        match self {
+            Decision::Allow(allow) => allow.reason,
+            Decision::Deny(deny) => &deny.reason,
+        }
+    }
+
+    /// The matched route id, if a route matched.
+    pub fn route(&self) -> Option<&str> {
+        match self {
+            Decision::Allow(allow) => Some(&allow.route),
+            Decision::Deny(deny) => deny.route.as_deref(),
+        }
+    }
+}
+
+/// An allowed request's routing outcome and changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    /// Id of the matched route.
+    pub route: String,
+    /// The chosen upstream cluster.
+    pub cluster: String,
+    /// The authenticated consumer, when the route requires auth.
+    pub consumer: Option<String>,
+    /// New `:path` (normalised and/or rewritten) when it differs from the request's.
+    pub new_path: Option<String>,
+    /// Headers to remove before forwarding (client-sent copies of our decision headers).
+    pub remove_headers: Vec<String>,
+    /// Headers to set (replace) before forwarding.
+    pub set_headers: Vec<(String, String)>,
+    /// `ok`, or `ok.fail_open`.
+    pub reason: &'static str,
+}
+
+/// A local reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deny {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable dotted reason, sent as `x-trieguard-reason`.
+    pub reason: String,
+    /// Human-readable explanation (never contains a secret).
+    pub message: String,
+    /// The route that matched, when the refusal came after routing.
+    pub route: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DenyBody<'a> {
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl Deny {
+    /// A deny before or without a route.
+    pub fn new(status: u16, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+            message: message.into(),
+            route: None,
+        }
+    }
+
+    /// The JSON body of the reply: `{"status":N,"reason":"…","message":"…"}`.
+    pub fn body(&self) -> String {
+        serde_json::to_string(&DenyBody {
+            status: self.status,
+            reason: &self.reason,
+            message: &self.message,
+        })
+        .unwrap_or_default()
+    }
+}

@@ -1,0 +1,179 @@
+//! One compiled route: its predicates, upstream, rewrite, auth and access rules.
+
+use std::collections::BTreeMap;
+
+use trie_routes::PathMatch;
+
+use crate::config::{FailMode, HeaderPredicateConfig, MatchConfig, RouteConfig};
+use crate::engine::request::Request;
+use crate::engine::split::Upstream;
+
+/// A route ready for requests.
+#[derive(Debug)]
+pub(crate) struct CompiledRoute {
+    pub(crate) id: String,
+    /// Index of the host entry declaring it.
+    pub(crate) host_entry: usize,
+    pub(crate) path_match: PathMatch,
+    /// Allowed methods, sorted; `None` means any.
+    methods: Option<Vec<String>>,
+    predicates: Vec<HeaderPredicate>,
+    pub(crate) upstream: Upstream,
+    pub(crate) rewrite: Option<String>,
+    /// Provider indices, in the order the route lists them.
+    pub(crate) auth: Option<Vec<usize>>,
+    pub(crate) consumers: Option<Vec<String>>,
+    pub(crate) device_trust: Option<DeviceTrust>,
+    pub(crate) fail_mode: FailMode,
+}
+
+/// A header predicate with its name lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum HeaderPredicate {
+    Exact(String, String),
+    Prefix(String, String),
+    Present(String),
+    Absent(String),
+}
+
+impl HeaderPredicate {
+    fn compile(config: &HeaderPredicateConfig) -> Option<Self> {
+        let name = config.name.to_ascii_lowercase();
+        match (&config.exact, &config.prefix, config.present, config.absent) {
+            (Some(value), None, None, None) => Some(Self::Exact(name, value.clone())),
+            (None, Some(value), None, None) => Some(Self::Prefix(name, value.clone())),
+            (None, None, Some(true), None) => Some(Self::Present(name)),
+            (None, None, None, Some(true)) => Some(Self::Absent(name)),
+            _ => None,
+        }
+    }
+
+    fn holds(&self, request: &Request) -> bool {
+        match self {
+            Self::Exact(name, value) => request.header(name) == Some(value.as_str()),
+            Self::Prefix(name, value) => request
+                .header(name)
+                .is_some_and(|v| v.starts_with(value.as_str())),
+            Self::Present(name) => request.header(name).is_some(),
+            Self::Absent(name) => request.header(name).is_none(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Exact(name, value) => format!("header {name} == {value:?}"),
+            Self::Prefix(name, value) => format!("header {name} starts with {value:?}"),
+            Self::Present(name) => format!("header {name} present"),
+            Self::Absent(name) => format!("header {name} absent"),
+        }
+    }
+}
+
+/// Device-trust rule.
+#[derive(Debug)]
+pub(crate) struct DeviceTrust {
+    header: String,
+    min_score: u8,
+}
+
+impl DeviceTrust {
+    /// Ok when the score header holds an integer 0–100 at or above the minimum.
+    pub(crate) fn check(&self, request: &Request) -> Result<(), String> {
+        let Some(raw) = request.header(&self.header) else {
+            return Err(format!("no device-trust score in {}", self.header));
+        };
+        match raw.trim().parse::<u8>() {
+            Ok(score) if score > 100 => {
+                Err(format!("device-trust score {score} is out of range 0-100"))
+            }
+            Ok(score) if score < self.min_score => Err(format!(
+                "device-trust score {score} is below the required {}",
+                self.min_score
+            )),
+            Ok(_) => Ok(()),
+            Err(_) => Err(format!(
+                "device-trust score {raw:?} is not an integer 0-100"
+            )),
+        }
+    }
+}
+
+impl CompiledRoute {
+    /// Compiles a validated route; `None` if its match is malformed (validation reported it).
+    pub(crate) fn compile(
+        config: &RouteConfig,
+        host_entry: usize,
+        provider_index: &BTreeMap<&str, usize>,
+    ) -> Option<Self> {
+        let path_match = path_match(&config.matcher)?;
+        let mut methods = config.matcher.methods.clone();
+        if let Some(methods) = &mut methods {
+            methods.sort();
+            methods.dedup();
+        }
+        let mut predicates = config
+            .matcher
+            .headers
+            .iter()
+            .map(HeaderPredicate::compile)
+            .collect::<Option<Vec<_>>>()?;
+        predicates.sort();
+        let auth = config.auth.as_ref().map(|auth| {
+            auth.any_of
+                .iter()
+                .filter_map(|name| provider_index.get(name.as_str()).copied())
+                .collect()
+        });
+        Some(Self {
+            id: config.id.clone(),
+            host_entry,
+            path_match,
+            methods,
+            predicates,
+            upstream: Upstream::compile(&config.upstream),
+            rewrite: config.rewrite.as_ref().map(|r| r.prefix.clone()),
+            auth,
+            consumers: config.consumers.clone(),
+            device_trust: config.device_trust.as_ref().map(|d| DeviceTrust {
+                header: d.header.to_ascii_lowercase(),
+                min_score: d.min_score,
+            }),
+            fail_mode: config.fail_mode,
+        })
+    }
+
+    /// True when both routes match exactly the same requests (same path, methods, headers).
+    pub(crate) fn same_request_match(&self, other: &Self) -> bool {
+        self.path_match == other.path_match
+            && self.methods == other.methods
+            && self.predicates == other.predicates
+    }
+
+    /// Ok when the method and every header predicate hold; else why not.
+    pub(crate) fn predicates_hold(&self, request: &Request) -> Result<(), String> {
+        if let Some(methods) = &self.methods
+            && methods.binary_search(&request.method).is_err()
+        {
+            return Err(format!("method {} not in {methods:?}", request.method));
+        }
+        match self.predicates.iter().find(|p| !p.holds(request)) {
+            Some(failed) => Err(format!("{} does not hold", failed.describe())),
+            None => Ok(()),
+        }
+    }
+}
+
+fn path_match(config: &MatchConfig) -> Option<PathMatch> {
+    match (
+        &config.exact,
+        &config.prefix,
+        &config.path_separated_prefix,
+        &config.template,
+    ) {
+        (Some(p), None, None, None) => Some(PathMatch::Exact(p.clone())),
+        (None, Some(p), None, None) => Some(PathMatch::Prefix(p.clone())),
+        (None, None, Some(p), None) => Some(PathMatch::PathSeparatedPrefix(p.clone())),
+        (None, None, None, Some(p)) => Some(PathMatch::Template(p.clone())),
+        _ => None,
+    }
+}
