@@ -69,13 +69,21 @@ impl EchoedRequest {
     }
 }
 
+/// One connection-pooling agent for every test request of the process.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .new_agent()
+    })
+}
+
 /// Sends a request and returns whatever status came back (4xx/5xx are not errors here).
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)]) -> anyhow::Result<Reply> {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(REQUEST_TIMEOUT))
-        .build()
-        .new_agent();
+    let agent = agent();
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         builder = builder.header(*name, *value);

@@ -26,6 +26,29 @@ pub struct PluginSpec {
     pub configuration: String,
 }
 
+impl ClusterSpec {
+    /// One cluster per echo upstream, named after it.
+    pub fn for_upstreams(upstreams: &[&crate::EchoUpstream]) -> Vec<ClusterSpec> {
+        upstreams
+            .iter()
+            .map(|u| ClusterSpec {
+                name: u.name().to_owned(),
+                addr: u.addr(),
+            })
+            .collect()
+    }
+}
+
+impl PluginSpec {
+    /// `trieguard.wasm` (from `cargo xtask build`) with this policy.
+    pub fn trieguard(policy: &str) -> Self {
+        Self {
+            wasm: crate::paths::plugin_wasm(),
+            configuration: policy.to_owned(),
+        }
+    }
+}
+
 /// A complete Envoy bootstrap.
 #[derive(Debug, Clone)]
 pub struct EnvoyConfig {
@@ -39,6 +62,17 @@ pub struct EnvoyConfig {
     pub clusters: Vec<ClusterSpec>,
     /// The wasm filter, if any (without it Envoy routes on whatever the client sent).
     pub plugin: Option<PluginSpec>,
+    /// Terminate TLS on the listener with this certificate.
+    pub tls: Option<TlsSpec>,
+}
+
+/// Downstream TLS for the listener.
+#[derive(Debug, Clone)]
+pub struct TlsSpec {
+    /// PEM certificate chain file.
+    pub cert_chain: PathBuf,
+    /// PEM private key file.
+    pub private_key: PathBuf,
 }
 
 impl EnvoyConfig {
@@ -50,6 +84,7 @@ impl EnvoyConfig {
             cluster_header: "x-trieguard-cluster".to_owned(),
             clusters,
             plugin,
+            tls: None,
         }
     }
 
@@ -59,6 +94,14 @@ impl EnvoyConfig {
         let _ = write!(
             y,
             r#"# Rendered by integration::EnvoyConfig (see integration/src/envoy_config.rs).
+# trieguard counts decisions as wasmcustom.trieguard.route.<id>.reason.<reason>.requests;
+# these tags turn the name parts into Prometheus labels (docs/metrics.md).
+stats_config:
+  stats_tags:
+  - tag_name: trieguard_route
+    regex: '^wasmcustom\.trieguard\.(route\.([^.]+)\.)'
+  - tag_name: trieguard_reason
+    regex: '\.(reason\.([^.]+)\.)requests$'
 admin:
   address:
     socket_address: {{ address: 127.0.0.1, port_value: {admin} }}
@@ -68,7 +111,7 @@ static_resources:
     address:
       socket_address: {{ address: 127.0.0.1, port_value: {listener} }}
     filter_chains:
-    - filters:
+    - {transport_socket}filters:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
@@ -84,6 +127,7 @@ static_resources:
                 route: {{ cluster_header: {header} }}
           http_filters:"#,
             admin = self.admin_port,
+            transport_socket = self.transport_socket(),
             listener = self.listener_port,
             header = self.cluster_header,
         );
@@ -140,6 +184,30 @@ static_resources:
         }
         y.push('\n');
         y
+    }
+}
+
+impl EnvoyConfig {
+    /// The listener's `transport_socket` (TLS 1.2 and 1.3 accepted; the plugin enforces
+    /// per-host minimums), followed by the indentation of the next key; empty for plaintext.
+    fn transport_socket(&self) -> String {
+        let Some(tls) = &self.tls else {
+            return String::new();
+        };
+        format!(
+            r#"transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            tls_params: {{ tls_minimum_protocol_version: TLSv1_2, tls_maximum_protocol_version: TLSv1_3 }}
+            tls_certificates:
+            - certificate_chain: {{ filename: {cert} }}
+              private_key: {{ filename: {key} }}
+      "#,
+            cert = yaml_string(&tls.cert_chain.to_string_lossy()),
+            key = yaml_string(&tls.private_key.to_string_lossy()),
+        )
     }
 }
 

@@ -26,4 +26,4 @@ pub mod paths;
 pub use client::{EchoedRequest, Reply};
 pub use echo::EchoUpstream;
 pub use envoy::EnvoyProcess;
-pub use envoy_config::{ClusterSpec, EnvoyConfig, PluginSpec};
+pub use envoy_config::{ClusterSpec, EnvoyConfig, PluginSpec, TlsSpec};

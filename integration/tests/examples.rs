@@ -1,5 +1,13 @@
 //! The examples an operator reads are the ones the demo runs, and they are valid.
 
+// A test crate: unwrap/expect/panic/indexing are how tests fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use integration::demo;
 
 #[test]

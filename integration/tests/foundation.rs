@@ -1,6 +1,14 @@
 //! Real-Envoy tests of the test bed itself: the plugin loads, a bad configuration is refused
 //! with the plugin's own message, and the cluster header really picks the upstream.
 
+// A test crate: unwrap/expect/panic/indexing are how tests fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use integration::client::get;
 use integration::{ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec, paths};
 
@@ -17,20 +25,11 @@ const POLICY: &str = r#"{
 }"#;
 
 fn clusters(upstreams: &[&EchoUpstream]) -> Vec<ClusterSpec> {
-    upstreams
-        .iter()
-        .map(|u| ClusterSpec {
-            name: u.name().to_owned(),
-            addr: u.addr(),
-        })
-        .collect()
+    ClusterSpec::for_upstreams(upstreams)
 }
 
 fn trieguard(configuration: &str) -> Option<PluginSpec> {
-    Some(PluginSpec {
-        wasm: paths::plugin_wasm(),
-        configuration: configuration.to_owned(),
-    })
+    Some(PluginSpec::trieguard(configuration))
 }
 
 #[test]
