@@ -22,6 +22,7 @@ pub mod echo;
 pub mod envoy;
 pub mod envoy_config;
 pub mod paths;
+pub mod tls;
 
 pub use client::{EchoedRequest, Reply};
 pub use echo::EchoUpstream;
