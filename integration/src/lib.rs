@@ -21,6 +21,7 @@ pub mod demo;
 pub mod echo;
 pub mod envoy;
 pub mod envoy_config;
+pub mod jwt_mint;
 pub mod paths;
 pub mod tls;
 
