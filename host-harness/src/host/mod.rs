@@ -1,0 +1,33 @@
+//! A proxy-wasm 0.2.1 host on wasmtime that behaves like an Envoy worker.
+//!
+//! ```text
+//!  Host::new(wasm, options) ── compile once (one process-wide Engine + Linker<HostState>)
+//!        │
+//!  Host::start(config) ──► Vm: _initialize → on_context_create(root=1, 0) → on_vm_start → on_configure
+//!        │
+//!  Vm::handle(&HttpRequest) ──► Outcome        (one VM reused for every request)
+//!     on_context_create(id, root) → on_request_headers   (id = 2, 3, …, never reused)
+//!       ├─ local reply requested? → the client gets it; on_response_headers(/body) for it
+//!       ├─ paused and not resumed? → Stalled
+//!       └─ continue → cluster_header routing on the final headers → upstream 200 → on_response_headers
+//!     on_log → on_done → on_delete
+//! ```
+//!
+//! A trap is handled per [`FailurePolicy`]; the time spent inside the VM is measured per request.
+
+pub mod abi;
+mod memory;
+pub mod metrics;
+pub mod pairs;
+pub(crate) mod properties;
+pub mod proxy;
+pub mod request;
+pub mod state;
+mod vm;
+pub mod wasi;
+
+pub use memory::GuestExports;
+pub use metrics::{MetricValue, Metrics};
+pub use request::{HttpRequest, Tls};
+pub use state::{Clock, HostState, LogLine, PluginInfo};
+pub use vm::{Action, FailurePolicy, Host, HostError, HostOptions, Outcome, Routing, Vm, engine};
