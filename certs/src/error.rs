@@ -1,0 +1,248 @@
+//! The one error type of chain verification, ranked so that the most specific failure across all
+//! candidate paths is the one reported.
+
+use crate::time::{UnixTime, format_rfc3339};
+
+/// Why a presented certificate chain was not accepted.
+///
+/// Variants carry the subject (RFC 4514 text) of the certificate concerned. When several candidate
+/// paths fail, [`ChainError::rank`] picks the error to report: an error found deeper in a path or
+/// closer to a real signature check says more than "no issuer found".
+///
+/// Every variant has a stable machine [`code`](ChainError::code) for dotted decision reasons.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// No certificate was presented.
+    #[error("no certificate presented")]
+    Empty,
+    /// An input exceeds a size cap (PEM text, a certificate, the number of certificates).
+    #[error("{what} too large: {size} exceeds the limit of {limit}")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size (bytes or count).
+        size: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// A certificate or its PEM wrapping could not be decoded.
+    #[error("malformed certificate #{index} (0 = leaf): {reason}")]
+    Malformed {
+        /// Position in the presented chain: 0 is the leaf, then intermediates as presented.
+        index: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The leaf or an intermediate is past its notAfter (RFC 5280 §6.1.3 (a)(2)).
+    #[error("certificate expired: not after {}, now {} ({subject})", format_rfc3339(*not_after), format_rfc3339(*now))]
+    Expired {
+        /// The expired certificate.
+        subject: String,
+        /// Its notAfter.
+        not_after: UnixTime,
+        /// The validation time.
+        now: UnixTime,
+    },
+    /// The leaf or an intermediate is before its notBefore (RFC 5280 §6.1.3 (a)(2)).
+    #[error("certificate not yet valid: not before {}, now {} ({subject})", format_rfc3339(*not_before), format_rfc3339(*now))]
+    NotYetValid {
+        /// The certificate.
+        subject: String,
+        /// Its notBefore.
+        not_before: UnixTime,
+        /// The validation time.
+        now: UnixTime,
+    },
+    /// A certificate has a critical extension this verifier does not process (RFC 5280 §4.2).
+    #[error("unknown critical extension {oid} ({subject})")]
+    UnknownCriticalExtension {
+        /// The certificate.
+        subject: String,
+        /// The extension's OID, dotted.
+        oid: String,
+    },
+    /// The leaf's extendedKeyUsage does not allow TLS client authentication (RFC 5280 §4.2.1.12).
+    #[error(
+        "certificate not valid for client authentication: extendedKeyUsage lacks id-kp-clientAuth ({subject})"
+    )]
+    NotClientAuth {
+        /// The leaf.
+        subject: String,
+    },
+    /// The leaf's keyUsage lacks digitalSignature, which TLS client authentication needs
+    /// (RFC 5280 §4.2.1.3).
+    #[error("certificate keyUsage lacks digitalSignature ({subject})")]
+    MissingDigitalSignature {
+        /// The leaf.
+        subject: String,
+    },
+    /// No trust anchor or presented intermediate is named as the issuer (RFC 5280 §6.1.3 (a)(4)).
+    #[error("unknown issuer: no trusted or presented certificate is named {issuer}")]
+    UnknownIssuer {
+        /// The issuer name that could not be found.
+        issuer: String,
+    },
+    /// Path building gave up: the chain is longer than the depth limit.
+    #[error("path too long: more than {limit} intermediates")]
+    PathTooLong {
+        /// The limit ([`crate::MAX_PATH_DEPTH`]).
+        limit: usize,
+    },
+    /// An issuer is not a CA: basicConstraints absent or cA false (RFC 5280 §6.1.4 (k)).
+    #[error("issuer is not a CA: basicConstraints cA is not true ({subject})")]
+    NotCa {
+        /// The issuer.
+        subject: String,
+    },
+    /// An issuer's pathLenConstraint is smaller than the number of intermediates below it
+    /// (RFC 5280 §6.1.4 (l), (m)).
+    #[error(
+        "path length constraint exceeded: pathLenConstraint {path_len} but {below} intermediate(s) below ({subject})"
+    )]
+    PathLenExceeded {
+        /// The issuer with the constraint.
+        subject: String,
+        /// Its pathLenConstraint.
+        path_len: u8,
+        /// Non-self-issued intermediates between it and the leaf.
+        below: usize,
+    },
+    /// An issuer's keyUsage lacks keyCertSign (RFC 5280 §6.1.4 (n)).
+    #[error("issuer keyUsage lacks keyCertSign ({subject})")]
+    MissingKeyCertSign {
+        /// The issuer.
+        subject: String,
+    },
+    /// A signature algorithm this verifier does not support.
+    #[error("unsupported signature algorithm {algorithm} ({subject})")]
+    UnsupportedSignatureAlgorithm {
+        /// The signed certificate.
+        subject: String,
+        /// The AlgorithmIdentifier, dotted OID.
+        algorithm: String,
+    },
+    /// An issuer's public key cannot be used (unsupported type or curve, or not a valid point).
+    #[error("unsupported issuer public key: {key} ({subject})")]
+    UnsupportedPublicKey {
+        /// The issuer.
+        subject: String,
+        /// What the key is.
+        key: String,
+    },
+    /// The signature algorithm needs another key type than the issuer's key (e.g. ECDSA P-256
+    /// signature under an SM2 issuer).
+    #[error(
+        "signature algorithm {algorithm} does not match the issuer's {key} key ({subject} issued by {issuer})"
+    )]
+    KeyAlgorithmMismatch {
+        /// The signed certificate.
+        subject: String,
+        /// Its issuer.
+        issuer: String,
+        /// The signature algorithm.
+        algorithm: &'static str,
+        /// The issuer's key type.
+        key: &'static str,
+    },
+    /// A signature did not verify under the issuer's key (RFC 5280 §6.1.3 (a)(1)).
+    #[error("bad signature: {subject} is not signed by the key of {issuer}")]
+    BadSignature {
+        /// The signed certificate.
+        subject: String,
+        /// The issuer whose key was tried.
+        issuer: String,
+    },
+    /// Path building hit a search budget (signatures checked or paths tried).
+    #[error("verification budget exceeded: more than {limit} {what}")]
+    BudgetExceeded {
+        /// Which budget.
+        what: &'static str,
+        /// The budget.
+        limit: usize,
+    },
+}
+
+impl ChainError {
+    /// A short stable code for dotted decision reasons (`auth.sm2.expired`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChainError::Empty => "no_certificate",
+            ChainError::TooLarge { .. } => "too_large",
+            ChainError::Malformed { .. } => "malformed",
+            ChainError::Expired { .. } => "expired",
+            ChainError::NotYetValid { .. } => "not_yet_valid",
+            ChainError::UnknownCriticalExtension { .. } => "unknown_critical_extension",
+            ChainError::NotClientAuth { .. } => "not_client_auth",
+            ChainError::MissingDigitalSignature { .. } => "key_usage",
+            ChainError::UnknownIssuer { .. } => "unknown_issuer",
+            ChainError::PathTooLong { .. } => "path_too_long",
+            ChainError::NotCa { .. } => "issuer_not_ca",
+            ChainError::PathLenExceeded { .. } => "path_len_exceeded",
+            ChainError::MissingKeyCertSign { .. } => "issuer_key_usage",
+            ChainError::UnsupportedSignatureAlgorithm { .. } => "unsupported_algorithm",
+            ChainError::UnsupportedPublicKey { .. } => "unsupported_key",
+            ChainError::KeyAlgorithmMismatch { .. } => "key_algorithm_mismatch",
+            ChainError::BadSignature { .. } => "bad_signature",
+            ChainError::BudgetExceeded { .. } => "budget_exceeded",
+        }
+    }
+
+    /// How specific the error is when several candidate paths failed; the highest wins.
+    ///
+    /// "No issuer" is the least informative. Constraint failures of an issuer come next, then
+    /// failures found while checking signatures of a path that reached a trust anchor. Budget
+    /// exhaustion ends the search and is always reported. Errors about the leaf alone (and
+    /// malformed input) are returned before path building starts and never compete.
+    pub fn rank(&self) -> u8 {
+        match self {
+            ChainError::UnknownIssuer { .. } => 0,
+            ChainError::PathTooLong { .. } => 1,
+            ChainError::Expired { .. } | ChainError::NotYetValid { .. } => 2,
+            ChainError::NotCa { .. }
+            | ChainError::PathLenExceeded { .. }
+            | ChainError::MissingKeyCertSign { .. }
+            | ChainError::UnknownCriticalExtension { .. } => 3,
+            ChainError::UnsupportedPublicKey { .. }
+            | ChainError::UnsupportedSignatureAlgorithm { .. }
+            | ChainError::KeyAlgorithmMismatch { .. } => 4,
+            ChainError::BadSignature { .. } => 5,
+            ChainError::Empty
+            | ChainError::TooLarge { .. }
+            | ChainError::Malformed { .. }
+            | ChainError::NotClientAuth { .. }
+            | ChainError::MissingDigitalSignature { .. } => 6,
+            ChainError::BudgetExceeded { .. } => 7,
+        }
+    }
+}
+
+/// Why a trust store could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The PEM contained no certificate.
+    #[error("no certificate found in the trust-anchor PEM")]
+    NoCertificates,
+    /// A root could not be decoded.
+    #[error("trust anchor #{index}: {reason}")]
+    Malformed {
+        /// Position of the root in the input.
+        index: usize,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Too many roots or too much PEM.
+    #[error("{what} too large: {size} exceeds the limit of {limit}")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// The SM2 distinguishing ID is empty or too long (GM/T 0003.2 encodes its bit length in 16 bits).
+    #[error("invalid SM2 distinguishing ID: {0}")]
+    InvalidSm2Id(&'static str),
+}
