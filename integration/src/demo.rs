@@ -60,7 +60,7 @@ pub struct Sample {
     /// Path and query.
     pub path: &'static str,
     /// Extra request headers.
-    pub headers: &'static [(&'static str, &'static str)],
+    pub headers: Vec<(&'static str, String)>,
     /// Expected outcome.
     pub expect: Expect,
 }
@@ -84,59 +84,164 @@ pub enum Expect {
     },
 }
 
-/// The sample requests, covering what the demo policy does.
-pub const SAMPLES: &[Sample] = &[
+/// The demo's API keys (their SHA-256 digests are in `examples/policy.json`).
+pub const DEMO_KEY_ALICE: &str = "demo-key-alice";
+/// Bob's key: valid, but bob is not allowed on `/orders`.
+pub const DEMO_KEY_BOB: &str = "demo-key-bob";
+
+fn sample(
+    title: &'static str,
+    host: &'static str,
+    path: &'static str,
+    headers: Vec<(&'static str, String)>,
+    expect: Expect,
+) -> Sample {
     Sample {
-        title: "prefix route to the orders cluster",
-        host: "api.example.com",
-        path: "/orders/42?expand=lines",
-        headers: &[],
-        expect: Expect::Served {
-            upstream: "orders",
-            route: "orders",
-        },
-    },
-    Sample {
-        title: "prefix route to the billing cluster, wildcard host",
-        host: "eu.api.example.com",
-        path: "/billing/invoices/7",
-        headers: &[],
-        expect: Expect::Served {
-            upstream: "billing",
-            route: "billing",
-        },
-    },
-    Sample {
-        title: "a client cannot pick the cluster itself",
-        host: "api.example.com",
-        path: "/orders/1",
-        headers: &[("x-trieguard-cluster", "billing")],
-        expect: Expect::Served {
-            upstream: "orders",
-            route: "orders",
-        },
-    },
-    Sample {
-        title: "default host entry, exact route",
-        host: "status.example.net",
-        path: "/healthz",
-        headers: &[],
-        expect: Expect::Served {
-            upstream: "orders",
-            route: "health",
-        },
-    },
-    Sample {
-        title: "no route: local reply from the plugin",
-        host: "api.example.com",
-        path: "/admin",
-        headers: &[],
-        expect: Expect::Denied {
-            status: 404,
-            reason: "route.no_match",
-        },
-    },
-];
+        title,
+        host,
+        path,
+        headers,
+        expect,
+    }
+}
+
+fn served(upstream: &'static str, route: &'static str) -> Expect {
+    Expect::Served { upstream, route }
+}
+
+fn denied(status: u16, reason: &'static str) -> Expect {
+    Expect::Denied { status, reason }
+}
+
+/// The sample requests, covering what the demo policy does. JWTs are minted now with the
+/// TEST-ONLY keys of `plugin/testdata/jwt` (the demo policy trusts their public JWKS).
+pub fn samples() -> anyhow::Result<Vec<Sample>> {
+    let now = crate::jwt_mint::now();
+    let claims = |sub: &str, exp: u64| serde_json::json!({"iss": "https://idp.demo.example", "aud": "orders-api", "sub": sub, "iat": now, "exp": exp});
+    let token = crate::jwt_mint::mint(
+        crate::jwt_mint::TestKey::Es256,
+        &claims("reports-service", now + 3600),
+    )?;
+    let expired = crate::jwt_mint::mint(
+        crate::jwt_mint::TestKey::Rs256,
+        &claims("reports-service", now.saturating_sub(600)),
+    )?;
+    let api = "api.example.com";
+    Ok(vec![
+        sample(
+            "template route, no auth",
+            api,
+            "/orders/42",
+            vec![],
+            served("orders", "order"),
+        ),
+        sample(
+            "protected prefix route: API key of an allowed consumer",
+            api,
+            "/orders/42/lines?expand=1",
+            vec![("x-api-key", DEMO_KEY_ALICE.to_owned())],
+            served("orders", "orders"),
+        ),
+        sample(
+            "protected route: the same with an ES256 JWT",
+            api,
+            "/orders/42/lines",
+            vec![("authorization", format!("Bearer {token}"))],
+            served("orders", "orders"),
+        ),
+        sample(
+            "no credentials",
+            api,
+            "/orders/42/lines",
+            vec![],
+            denied(401, "auth.missing"),
+        ),
+        sample(
+            "valid key, but bob is not on the route's consumer list",
+            api,
+            "/orders/42/lines",
+            vec![("x-api-key", DEMO_KEY_BOB.to_owned())],
+            denied(403, "auth.forbidden"),
+        ),
+        sample(
+            "expired JWT",
+            "eu.api.example.com",
+            "/billing/invoices",
+            vec![("authorization", format!("Bearer {expired}"))],
+            denied(401, "auth.jwt.expired"),
+        ),
+        sample(
+            "sticky canary split on x-user-id (90/10)",
+            api,
+            "/shop/cart",
+            vec![("x-user-id", "user-1".to_owned())],
+            served("orders", "shop"),
+        ),
+        sample(
+            "prefix rewrite /v1 -> /api/v1",
+            api,
+            "/v1/users/7",
+            vec![],
+            served("orders", "legacy"),
+        ),
+        sample(
+            "header predicate",
+            api,
+            "/beta/feature",
+            vec![("x-beta", "1".to_owned())],
+            served("billing", "beta"),
+        ),
+        sample(
+            "device trust below the minimum",
+            api,
+            "/kiosk/checkin",
+            vec![("x-device-score", "40".to_owned())],
+            denied(403, "device.untrusted"),
+        ),
+        sample(
+            "a client cannot pick the cluster itself",
+            api,
+            "/orders/1",
+            vec![("x-trieguard-cluster", "billing".to_owned())],
+            served("orders", "order"),
+        ),
+        sample(
+            "path confusion is normalised before matching",
+            api,
+            "/shop/../orders//7",
+            vec![],
+            served("orders", "order"),
+        ),
+        sample(
+            "encoded slash is refused",
+            api,
+            "/orders%2F7",
+            vec![],
+            denied(400, "path.encoded_slash"),
+        ),
+        sample(
+            "host needs TLS 1.3; this is plaintext",
+            "secure.example.com",
+            "/",
+            vec![],
+            denied(426, "tls.too_old"),
+        ),
+        sample(
+            "default host entry, exact route",
+            "status.example.net",
+            "/healthz",
+            vec![],
+            served("orders", "health"),
+        ),
+        sample(
+            "no route",
+            api,
+            "/admin",
+            vec![],
+            denied(404, "route.no_match"),
+        ),
+    ])
+}
 
 /// What happened to one sample.
 #[derive(Debug, Clone)]
@@ -152,13 +257,13 @@ pub struct SampleResult {
 /// Sends one sample to `base` (e.g. `http://127.0.0.1:10000`).
 pub fn run_sample(base: &str, sample: &Sample) -> SampleResult {
     let url = format!("{base}{}", sample.path);
-    let mut curl = format!("curl -si -H 'host: {}'", sample.host);
-    for (name, value) in sample.headers {
+    let mut curl = format!("curl -si --path-as-is -H 'host: {}'", sample.host);
+    for (name, value) in &sample.headers {
         curl.push_str(&format!(" -H '{name}: {value}'"));
     }
     curl.push_str(&format!(" '{url}'"));
     let mut headers = vec![("host", sample.host)];
-    headers.extend_from_slice(sample.headers);
+    headers.extend(sample.headers.iter().map(|(n, v)| (*n, v.as_str())));
     let (summary, ok) = match send("GET", &url, &headers) {
         Ok(reply) => judge(&reply, sample.expect),
         Err(error) => (format!("request failed: {error:#}"), false),

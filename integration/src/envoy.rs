@@ -116,9 +116,9 @@ impl EnvoyProcess {
         }
     }
 
-    /// Blocks until Envoy exits (the demo runs until Ctrl-C reaches it).
-    pub fn wait_for_exit(&mut self) -> std::io::Result<ExitStatus> {
-        self.child.wait()
+    /// Envoy's exit status if it has exited, without waiting.
+    pub fn try_exit_status(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
     }
 
     /// `http://127.0.0.1:<listener port>`.

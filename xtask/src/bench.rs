@@ -7,7 +7,11 @@ use xshell::{Shell, cmd};
 use crate::step;
 
 /// Benchmark suites: (name, package).
-const SUITES: &[(&str, &str)] = &[("trie", "trie-routes"), ("certs", "certs")];
+const SUITES: &[(&str, &str)] = &[
+    ("trie", "trie-routes"),
+    ("certs", "certs"),
+    ("engine", "plugin"),
+];
 
 pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     let Some((suite, rest)) = args.split_first() else {

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use integration::demo::{self, SAMPLES};
+use integration::demo;
 use integration::{EchoUpstream, EnvoyProcess};
 
 fn main() -> ExitCode {
@@ -47,8 +47,8 @@ fn run() -> anyhow::Result<bool> {
     }
     println!();
     let mut all_ok = true;
-    for sample in SAMPLES {
-        let result = demo::run_sample(&base, sample);
+    for sample in demo::samples()? {
+        let result = demo::run_sample(&base, &sample);
         all_ok &= result.ok;
         println!("# {}", sample.title);
         println!("$ {}", result.curl);
@@ -75,9 +75,27 @@ fn run() -> anyhow::Result<bool> {
         return Ok(all_ok);
     }
     println!(
-        "Serving until Ctrl-C. Try the curl lines above, or: curl -s {}/stats | grep wasm",
+        "Serving until Ctrl-C. Try the curl lines above, or: curl -s {}/stats/prometheus | grep trieguard",
         envoy.admin_url()
     );
-    envoy.wait_for_exit()?;
+    // Ctrl-C (SIGINT) or SIGTERM: stop Envoy and the upstreams cleanly (their Drop kills and
+    // reaps Envoy), instead of dying and leaving Envoy behind.
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })?;
+    loop {
+        if stopped
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_ok()
+        {
+            println!("\nstopping Envoy and the upstreams");
+            break;
+        }
+        if let Some(status) = envoy.try_exit_status()? {
+            println!("Envoy exited on its own ({status})");
+            return Ok(false);
+        }
+    }
     Ok(all_ok)
 }
