@@ -169,6 +169,9 @@ impl HostTable {
 
     /// The most specific host for an authority (port ignored, case-insensitive).
     pub(crate) fn lookup(&self, authority: &str) -> Option<HostId> {
+        if self.exact.is_empty() && self.suffix.is_empty() {
+            return self.any;
+        }
         let host = host_of(authority).as_bytes();
         if host.len() > MAX_HOST_LEN {
             return self.any;

@@ -149,6 +149,7 @@
 
 pub mod candidates;
 pub mod error;
+mod frozen;
 pub mod hamt;
 pub mod host;
 pub mod limits;

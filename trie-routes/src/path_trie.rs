@@ -1,7 +1,9 @@
 //! The path trie: a byte-level radix tree with parameter and catch-all edges, one root per
 //! virtual host, all hosts sharing one node arena and one label pool.
 //!
-//! Invariants (checked by [`PathArena::check`]):
+//! This is the build-time form; [`PathArena::freeze`] turns it into the compact read-only
+//! [`FrozenPaths`] that lookups use. Invariants (checked on the frozen form by
+//! [`FrozenPaths::check`]):
 //! - a node is reachable from exactly one root, by exactly one edge;
 //! - a static node other than a root has a non-empty label; `indices[i]` is the first byte of
 //!   `children[i]`'s label, and the `indices` are distinct, so at most one static child can
@@ -14,7 +16,7 @@
 //! - every non-root static node carries a slot or an edge beyond a single child (the tree is
 //!   compressed).
 
-use crate::candidates::{Frame, MatchBuffer, RawCandidate};
+use crate::frozen::{FNode, FrozenPaths, PARAM_LABEL};
 
 /// The empty-slot sentinel for node and route indices.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -46,7 +48,7 @@ pub(crate) struct Node {
     /// `label_len` bytes of the label pool, from `label_start`.
     label_start: u32,
     label_len: u32,
-    kind: NodeKind,
+    pub(crate) kind: NodeKind,
     /// First label byte of each static child, parallel to `children`.
     indices: Vec<u8>,
     children: Vec<u32>,
@@ -136,17 +138,6 @@ impl PathArena {
             .unwrap_or_default()
     }
 
-    /// Heap bytes held by the arena (for the memory report).
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * core::mem::size_of::<Node>()
-            + self.labels.capacity()
-            + self
-                .nodes
-                .iter()
-                .map(|n| n.indices.capacity() + n.children.capacity() * 4)
-                .sum::<usize>()
-    }
-
     /// Walks or creates the static path `s` below node `n`; returns the node where `s` ends.
     pub(crate) fn insert_static(&mut self, mut n: u32, mut s: &[u8]) -> Result<u32, InsertError> {
         while let Some(&first) = s.first() {
@@ -232,223 +223,93 @@ impl PathArena {
         Ok(())
     }
 
-    /// Finds every route of the trie at `root` matching `path` (already cut at `?`/`#`) and
-    /// writes them to `buf` in precedence order.
-    pub(crate) fn lookup(&self, root: u32, path: &str, buf: &mut MatchBuffer) {
-        buf.clear();
-        let bytes = path.as_bytes();
-        let len = bytes.len();
-        let mut exact = NONE;
-        buf.stack.push(Frame::Visit {
-            node: root,
-            pos: 0,
-            depth: 0,
-        });
-        // Depth-first, static edge before param edge before catch-all: a pre-order that lists
-        // templates most specific first. Each node is visited at most once per lookup, because
-        // a node fixes the sequence of labels and params, and a param always takes a whole
-        // segment, so the position at which a node is reached is determined by the path.
-        while let Some(frame) = buf.stack.pop() {
-            let (node_id, pos, depth) = match frame {
-                Frame::Visit { node, pos, depth } => (node, pos, depth),
-                Frame::CatchAll { route, pos, depth } => {
-                    buf.spans.truncate(depth);
-                    buf.spans.push((pos, len));
-                    push_candidate(buf, route);
-                    continue;
-                }
-            };
-            let Some(node) = self.node(node_id) else {
-                continue;
-            };
-            buf.spans.truncate(depth);
-            let end = match node.kind {
-                NodeKind::Static => {
-                    let label = self.label(node);
-                    match bytes.get(pos..pos + label.len()) {
-                        Some(seg) if seg == label => pos + label.len(),
-                        _ => continue,
-                    }
-                }
-                NodeKind::Param => {
-                    let rest = bytes.get(pos..).unwrap_or_default();
-                    let seg = rest.iter().position(|b| *b == b'/').unwrap_or(rest.len());
-                    if seg == 0 {
-                        continue;
-                    }
-                    buf.spans.push((pos, pos + seg));
-                    pos + seg
-                }
-            };
-            let depth = buf.spans.len();
-            if end == len && node.terminal != NONE {
-                if depth == 0 {
-                    exact = node.terminal;
-                } else {
-                    push_candidate(buf, node.terminal);
-                }
-            }
-            // Prefix slots: pushed with the higher route id first, because the list is
-            // reversed at the end (longest first, ties in declaration order).
-            let sep_ok = node.sep_prefix != NONE && matches!(bytes.get(end), None | Some(b'/'));
-            let (a, b) = (node.prefix, if sep_ok { node.sep_prefix } else { NONE });
-            let (hi, lo) = if a == NONE || (b != NONE && b > a) {
-                (b, a)
-            } else {
-                (a, b)
-            };
-            for r in [hi, lo] {
-                if r != NONE {
-                    buf.prefixes.push(r);
-                }
-            }
-            if let Some(&next) = bytes.get(end) {
-                if node.catch_all != NONE {
-                    buf.stack.push(Frame::CatchAll {
-                        route: node.catch_all,
-                        pos: end,
-                        depth,
-                    });
-                }
-                if node.param != NONE {
-                    buf.stack.push(Frame::Visit {
-                        node: node.param,
-                        pos: end,
-                        depth,
-                    });
-                }
-                if let Some(c) = node.child_for(next) {
-                    buf.stack.push(Frame::Visit {
-                        node: c,
-                        pos: end,
-                        depth,
-                    });
-                }
-            }
+    /// Copies the tries into the read-only lookup layout; returns it and the new roots.
+    pub(crate) fn freeze(&self, roots: &[u32]) -> Result<(FrozenPaths, Vec<u32>), InsertError> {
+        let mut out = FrozenBuilder::default();
+        let mut new_roots = Vec::with_capacity(roots.len());
+        for root in roots {
+            new_roots.push(out.copy_tree(self, *root)?);
         }
-        if exact != NONE {
-            buf.cands.insert(
-                0,
-                RawCandidate {
-                    route: exact,
-                    params_start: 0,
-                    params_end: 0,
-                },
-            );
-        }
-        let MatchBuffer {
-            cands, prefixes, ..
-        } = buf;
-        cands.extend(prefixes.iter().rev().map(|r| RawCandidate {
-            route: *r,
-            params_start: 0,
-            params_end: 0,
-        }));
-    }
-
-    /// Checks the layout invariants for the trie at `root`; `routes` receives every route id
-    /// found with its slot and whether its node is reached through static edges only.
-    pub(crate) fn check(
-        &self,
-        root: u32,
-        routes: &mut Vec<(u32, Slot, bool)>,
-    ) -> Result<(), String> {
-        let mut seen = vec![false; self.nodes.len()];
-        // (node, parent label ends with '/', reached statically, is root)
-        let mut stack = vec![(root, true)];
-        let mut is_root = true;
-        while let Some((id, pure)) = stack.pop() {
-            let node = self.node(id).ok_or_else(|| format!("dangling node {id}"))?;
-            let slot = seen.get_mut(id as usize).ok_or("bad id")?;
-            if *slot {
-                return Err(format!("node {id} reachable twice"));
-            }
-            *slot = true;
-            let label = self.label(node);
-            if label.len() != node.label_len as usize {
-                return Err(format!("node {id}: label out of pool"));
-            }
-            if node.indices.len() != node.children.len() {
-                return Err(format!("node {id}: indices/children length differ"));
-            }
-            for (i, (b, c)) in node.indices.iter().zip(&node.children).enumerate() {
-                let child = self.node(*c).ok_or_else(|| format!("dangling child {c}"))?;
-                if child.kind != NodeKind::Static || self.label(child).first() != Some(b) {
-                    return Err(format!("node {id}: index {i} does not match child {c}"));
-                }
-                if node.indices.iter().filter(|x| *x == b).count() != 1 {
-                    return Err(format!("node {id}: duplicate index byte {b}"));
-                }
-                if node.kind == NodeKind::Param && *b != b'/' {
-                    return Err(format!("param node {id}: child does not start with '/'"));
-                }
-            }
-            match node.kind {
-                NodeKind::Param => {
-                    if node.label_len != 0 || node.param != NONE || node.catch_all != NONE {
-                        return Err(format!("param node {id}: label, param or catch-all edge"));
-                    }
-                    if node.prefix != NONE || node.sep_prefix != NONE {
-                        return Err(format!("param node {id}: prefix slot"));
-                    }
-                    if node.terminal == NONE && node.children.is_empty() {
-                        return Err(format!("param node {id}: leads nowhere"));
-                    }
-                }
-                NodeKind::Static => {
-                    if !is_root && label.is_empty() {
-                        return Err(format!("node {id}: empty label"));
-                    }
-                    if (node.param != NONE || node.catch_all != NONE) && label.last() != Some(&b'/')
-                    {
-                        return Err(format!(
-                            "node {id}: param edge below a label not ending in '/'"
-                        ));
-                    }
-                    let slots = [
-                        node.terminal,
-                        node.prefix,
-                        node.sep_prefix,
-                        node.catch_all,
-                        node.param,
-                    ];
-                    if !is_root && slots.iter().all(|s| *s == NONE) && node.children.len() < 2 {
-                        return Err(format!("node {id}: not compressed"));
-                    }
-                    if !pure && (node.prefix != NONE || node.sep_prefix != NONE) {
-                        return Err(format!("node {id}: prefix slot below a param"));
-                    }
-                }
-            }
-            for (r, s) in [
-                (node.terminal, Slot::Terminal),
-                (node.catch_all, Slot::CatchAll),
-                (node.prefix, Slot::Prefix),
-                (node.sep_prefix, Slot::SepPrefix),
-            ] {
-                if r != NONE {
-                    routes.push((r, s, pure && s != Slot::CatchAll));
-                }
-            }
-            is_root = false;
-            for c in &node.children {
-                stack.push((*c, pure));
-            }
-            if node.param != NONE {
-                stack.push((node.param, false));
-            }
-        }
-        Ok(())
+        Ok((out.finish(), new_roots))
     }
 }
 
-fn push_candidate(buf: &mut MatchBuffer, route: u32) {
-    let start = buf.params.len() as u32;
-    buf.params.extend_from_slice(&buf.spans);
-    let end = buf.params.len() as u32;
-    buf.cands.push(RawCandidate {
-        route,
-        params_start: start,
-        params_end: end,
-    });
+/// Breadth-first copy into [`FrozenPaths`]: the static children of a node become one
+/// contiguous run of nodes (and of first bytes), and labels are laid out in the same order.
+#[derive(Default)]
+struct FrozenBuilder {
+    nodes: Vec<FNode>,
+    first: Vec<u8>,
+    labels: Vec<u8>,
+    queue: std::collections::VecDeque<(u32, u32)>,
+}
+
+impl FrozenBuilder {
+    /// Appends a copy of `old` (children not yet linked) and returns its new index.
+    fn add(&mut self, arena: &PathArena, old: u32) -> Result<u32, InsertError> {
+        let n = arena
+            .node(old)
+            .ok_or(InsertError::Capacity("dangling node index"))?;
+        let label = arena.label(n);
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|id| *id != NONE)
+            .ok_or(InsertError::Capacity("path trie nodes"))?;
+        let label_start = u32::try_from(self.labels.len())
+            .map_err(|_| InsertError::Capacity("path label bytes"))?;
+        let label_len = match n.kind {
+            NodeKind::Param => PARAM_LABEL,
+            // Labels are at most MAX_PATTERN_LEN bytes, far below the sentinel.
+            NodeKind::Static => u16::try_from(label.len())
+                .ok()
+                .filter(|l| *l != PARAM_LABEL)
+                .ok_or(InsertError::Capacity("label length"))?,
+        };
+        self.labels.extend_from_slice(label);
+        self.first.push(label.first().copied().unwrap_or(0));
+        self.nodes.push(FNode {
+            label_start,
+            label_len,
+            child_count: 0,
+            child_start: 0,
+            param: NONE,
+            catch_all: n.catch_all,
+            terminal: n.terminal,
+            prefix: n.prefix,
+            sep_prefix: n.sep_prefix,
+        });
+        self.queue.push_back((old, id));
+        Ok(id)
+    }
+
+    fn copy_tree(&mut self, arena: &PathArena, root: u32) -> Result<u32, InsertError> {
+        let new_root = self.add(arena, root)?;
+        while let Some((old, new)) = self.queue.pop_front() {
+            let n = arena
+                .node(old)
+                .ok_or(InsertError::Capacity("dangling node index"))?;
+            let child_start = u32::try_from(self.nodes.len())
+                .map_err(|_| InsertError::Capacity("path trie nodes"))?;
+            for c in &n.children {
+                self.add(arena, *c)?;
+            }
+            let param = if n.param != NONE {
+                self.add(arena, n.param)?
+            } else {
+                NONE
+            };
+            let child_count =
+                u16::try_from(n.children.len()).map_err(|_| InsertError::Capacity("children"))?;
+            if let Some(f) = self.nodes.get_mut(new as usize) {
+                f.child_start = child_start;
+                f.child_count = child_count;
+                f.param = param;
+            }
+        }
+        Ok(new_root)
+    }
+
+    fn finish(self) -> FrozenPaths {
+        FrozenPaths::new(self.nodes, self.first, self.labels)
+    }
 }

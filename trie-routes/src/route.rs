@@ -4,6 +4,7 @@ use crate::PathMatch;
 use crate::candidates::{Candidates, MatchBuffer, MatchKind};
 use crate::error::PatternError;
 use crate::error::{BuildError, RouteError};
+use crate::frozen::FrozenPaths;
 use crate::host::{HostId, HostPattern, HostTable};
 use crate::limits::MAX_ROUTES;
 use crate::path_trie::{InsertError, PathArena, Slot};
@@ -65,7 +66,7 @@ pub struct RouteTrie<T> {
     hosts: HostTable,
     /// Path-trie root of each host, indexed by [`HostId`].
     roots: Vec<u32>,
-    arena: PathArena,
+    paths: FrozenPaths,
     /// Indexed by [`RouteId`].
     routes: Vec<RouteEntry<T>>,
 }
@@ -75,7 +76,7 @@ impl<T> Default for RouteTrie<T> {
         Self {
             hosts: HostTable::default(),
             roots: Vec::new(),
-            arena: PathArena::default(),
+            paths: FrozenPaths::default(),
             routes: Vec::new(),
         }
     }
@@ -163,7 +164,7 @@ impl<T> RouteTrie<T> {
     ) -> Candidates<'a, T> {
         let path = strip_query(path);
         match self.roots.get(host.index()) {
-            Some(root) => self.arena.lookup(*root, path, buf),
+            Some(root) => self.paths.lookup(*root, path, buf),
             None => buf.clear(),
         }
         Candidates {
@@ -176,7 +177,7 @@ impl<T> RouteTrie<T> {
 
     /// Approximate heap bytes of the trie, excluding the values' own heap data.
     pub fn heap_bytes(&self) -> usize {
-        self.arena.heap_bytes()
+        self.paths.heap_bytes()
             + self.routes.capacity() * core::mem::size_of::<RouteEntry<T>>()
             + self.roots.capacity() * 4
     }
@@ -185,9 +186,10 @@ impl<T> RouteTrie<T> {
     #[doc(hidden)]
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut found = Vec::new();
+        let mut seen = Vec::new();
         for (h, root) in self.roots.iter().enumerate() {
             let before = found.len();
-            self.arena.check(*root, &mut found)?;
+            self.paths.check(*root, &mut seen, &mut found)?;
             for (r, slot, pure) in found.get(before..).unwrap_or_default() {
                 let e = self
                     .routes
@@ -229,16 +231,45 @@ impl<T> RouteTrie<T> {
 
 /// The part of a request path that takes part in matching: everything before `?` or `#`.
 pub fn strip_query(path: &str) -> &str {
-    match path.find(['?', '#']) {
+    match find_query(path.as_bytes()) {
         Some(i) => path.get(..i).unwrap_or(path),
         None => path,
     }
 }
 
+/// Index of the first `?` or `#`, eight bytes at a time (this runs on every lookup).
+fn find_query(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    const Q: u64 = u64::from_ne_bytes([b'?'; 8]);
+    const H: u64 = u64::from_ne_bytes([b'#'; 8]);
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_ne_bytes(word);
+        if has_zero(w ^ Q) | has_zero(w ^ H) != 0
+            && let Some(i) = chunk.iter().position(|b| matches!(b, b'?' | b'#'))
+        {
+            return Some(offset + i);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|b| matches!(b, b'?' | b'#'))
+        .map(|i| offset + i)
+}
+
 /// Builds a [`RouteTrie`] route by route, collecting every error.
 #[derive(Debug)]
 pub struct RouteTrieBuilder<T> {
+    /// Hosts and routes; its `paths` stay empty until [`Self::build`] freezes `arena`.
     trie: RouteTrie<T>,
+    arena: PathArena,
     errors: Vec<RouteError>,
     /// Routes pushed so far, including rejected ones: ids are positions.
     count: usize,
@@ -255,6 +286,7 @@ impl<T> RouteTrieBuilder<T> {
     pub fn new() -> Self {
         Self {
             trie: RouteTrie::default(),
+            arena: PathArena::default(),
             errors: Vec::new(),
             count: 0,
         }
@@ -304,7 +336,6 @@ impl<T> RouteTrieBuilder<T> {
         let (host_id, fresh) = self.trie.hosts.intern(pattern).ok_or(capacity("hosts"))?;
         if fresh {
             let root = self
-                .trie
                 .arena
                 .new_root()
                 .map_err(|_| capacity("path trie nodes"))?;
@@ -315,7 +346,7 @@ impl<T> RouteTrieBuilder<T> {
             .roots
             .get(host_id.index())
             .ok_or(capacity("hosts"))?;
-        let arena = &mut self.trie.arena;
+        let arena = &mut self.arena;
         let (kind, params, result) = match &path {
             PathMatch::Exact(p) => {
                 check_common(p).map_err(invalid)?;
@@ -390,11 +421,27 @@ impl<T> RouteTrieBuilder<T> {
 
     /// Finishes the build: the trie, or every problem found.
     pub fn build(self) -> Result<RouteTrie<T>, BuildError> {
-        if self.errors.is_empty() {
-            Ok(self.trie)
-        } else {
-            Err(BuildError::new(self.errors))
+        let Self {
+            mut trie,
+            arena,
+            mut errors,
+            ..
+        } = self;
+        if errors.is_empty() {
+            match arena.freeze(&trie.roots) {
+                Ok((paths, roots)) => {
+                    trie.paths = paths;
+                    trie.roots = roots;
+                    trie.routes.shrink_to_fit();
+                    return Ok(trie);
+                }
+                Err(_) => errors.push(RouteError::CapacityExceeded {
+                    what: "path trie nodes",
+                    limit: u32::MAX as usize,
+                }),
+            }
         }
+        Err(BuildError::new(errors))
     }
 }
 
@@ -424,4 +471,22 @@ fn insert_template(
         }
     }
     arena.claim(n, Slot::Terminal, id.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_query_finds_the_first_marker_at_any_offset() {
+        for len in 0..40 {
+            let base = "a".repeat(len);
+            assert_eq!(strip_query(&base), base);
+            for (marker, tail) in [('?', "x?y#z"), ('#', "x#y?z")] {
+                let path = format!("{base}{marker}{tail}");
+                assert_eq!(strip_query(&path), base, "{path}");
+            }
+        }
+        assert_eq!(strip_query("/é?ü"), "/é");
+    }
 }

@@ -27,8 +27,8 @@ pub(crate) enum Entry<K, V> {
     Leaf { hash: u64, key: K, value: V },
     /// Keys whose full 64-bit hashes are equal.
     Collision(Box<Collision<K, V>>),
-    /// The next level.
-    Branch(Box<Branch<K, V>>),
+    /// The next level, inline: one pointer hop per level (to its entry array).
+    Branch(Branch<K, V>),
 }
 
 /// Keys sharing one full hash.
@@ -271,7 +271,7 @@ fn pair<K, V>(shift: u32, a: Entry<K, V>, ha: u64, b: Entry<K, V>, hb: u64) -> E
             entries: vec![b, a],
         }
     };
-    Entry::Branch(Box::new(branch))
+    Entry::Branch(branch)
 }
 
 /// Checks every invariant below `branch`; returns the number of keys.

@@ -1,0 +1,59 @@
+//! Argument parsing and dispatch, one module per subcommand.
+//!
+//! Exit codes shared by every subcommand: 0 success, 1 a negative verdict (e.g. an invalid chain),
+//! 2 usage or I/O errors (clap's own usage errors also exit 2).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod verify_chain;
+
+/// trieguard: policy-and-routing plugin for Envoy — command-line tools.
+#[derive(Debug, Parser)]
+#[command(name = "trieguard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify a client certificate chain (SM2, ECDSA P-256, RSA) against trust anchors.
+    VerifyChain(verify_chain::Args),
+}
+
+/// Exit code for usage and I/O errors.
+const EXIT_ERROR: u8 = 2;
+
+/// Parses the command line, runs the subcommand and turns its outcome into an exit code. Errors
+/// are printed with their whole cause chain; a closed stdout (broken pipe) counts as success.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_ERROR));
+        }
+    };
+    let result = match cli.command {
+        Command::VerifyChain(args) => verify_chain::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,319 @@
+//! The read-only path-trie layout that lookups walk.
+//!
+//! ```text
+//!   nodes: [ root | c0 c1 c2 | p | d0 d1 | … ]     first: [ - | '/' 'u' 's' | - | … ]
+//!            │      └──────┘                              parallel to `nodes`
+//!            └ child_start=1, child_count=3: the static children are one contiguous run,
+//!              so picking the child for the next path byte scans `first[1..4]`.
+//! ```
+//!
+//! Invariants (checked by [`FrozenPaths::check`]), besides those of the build form
+//! ([`crate::path_trie`]):
+//! - `first[i]` is the first byte of node `i`'s label (0 for roots and param nodes);
+//! - `child_start .. child_start + child_count` and `param` stay inside `nodes`, and every
+//!   node but a root is the child or param of exactly one node;
+//! - a param node has `label_len == PARAM_LABEL`, a static node's label lies inside `labels`.
+
+use crate::candidates::{Frame, MatchBuffer, RawCandidate};
+use crate::path_trie::{NONE, Slot};
+
+/// `label_len` of a param node (static labels are at most `MAX_PATTERN_LEN` bytes).
+pub(crate) const PARAM_LABEL: u16 = u16::MAX;
+
+/// One node: 36 bytes, no heap of its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FNode {
+    pub(crate) label_start: u32,
+    pub(crate) label_len: u16,
+    pub(crate) child_count: u16,
+    pub(crate) child_start: u32,
+    pub(crate) param: u32,
+    pub(crate) catch_all: u32,
+    pub(crate) terminal: u32,
+    pub(crate) prefix: u32,
+    pub(crate) sep_prefix: u32,
+}
+
+/// All path tries of a route table, frozen.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FrozenPaths {
+    nodes: Vec<FNode>,
+    first: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl FrozenPaths {
+    pub(crate) fn new(mut nodes: Vec<FNode>, mut first: Vec<u8>, mut labels: Vec<u8>) -> Self {
+        nodes.shrink_to_fit();
+        first.shrink_to_fit();
+        labels.shrink_to_fit();
+        Self {
+            nodes,
+            first,
+            labels,
+        }
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * core::mem::size_of::<FNode>()
+            + self.first.capacity()
+            + self.labels.capacity()
+    }
+
+    #[inline]
+    fn label(&self, n: &FNode) -> &[u8] {
+        let start = n.label_start as usize;
+        let len = if n.label_len == PARAM_LABEL {
+            0
+        } else {
+            n.label_len as usize
+        };
+        self.labels.get(start..start + len).unwrap_or_default()
+    }
+
+    #[inline]
+    fn child_for(&self, n: &FNode, b: u8) -> Option<u32> {
+        let start = n.child_start as usize;
+        let firsts = self.first.get(start..start + n.child_count as usize)?;
+        let i = firsts.iter().position(|x| *x == b)?;
+        Some(n.child_start + i as u32)
+    }
+
+    /// Finds every route of the trie at `root` matching `path` (already cut at `?`/`#`) and
+    /// writes them to `buf` in precedence order.
+    pub(crate) fn lookup(&self, root: u32, path: &str, buf: &mut MatchBuffer) {
+        buf.clear();
+        let bytes = path.as_bytes();
+        let len = bytes.len();
+        let mut exact = NONE;
+        buf.stack.push(Frame::Visit {
+            node: root,
+            pos: 0,
+            depth: 0,
+        });
+        // Depth-first, static edge before param edge before catch-all: a pre-order that lists
+        // templates most specific first. The static edge is followed in the inner loop; only
+        // the alternatives go on the stack. Each node is visited at most once per lookup: a
+        // node fixes the sequence of labels and params, and a param always takes a whole
+        // segment, so the position at which a node is reached is determined by the path.
+        while let Some(frame) = buf.stack.pop() {
+            let (mut id, mut pos, depth) = match frame {
+                Frame::Visit { node, pos, depth } => (node, pos, depth),
+                Frame::CatchAll { route, pos, depth } => {
+                    buf.spans.truncate(depth);
+                    buf.spans.push((pos, len));
+                    push_candidate(buf, route);
+                    continue;
+                }
+            };
+            buf.spans.truncate(depth);
+            while let Some(node) = self.nodes.get(id as usize) {
+                let end = if node.label_len == PARAM_LABEL {
+                    let rest = bytes.get(pos..).unwrap_or_default();
+                    let seg = rest.iter().position(|b| *b == b'/').unwrap_or(rest.len());
+                    if seg == 0 {
+                        break;
+                    }
+                    buf.spans.push((pos, pos + seg));
+                    pos + seg
+                } else {
+                    let label = self.label(node);
+                    match bytes.get(pos..pos + label.len()) {
+                        Some(seg) if seg == label => pos + label.len(),
+                        _ => break,
+                    }
+                };
+                let depth = buf.spans.len();
+                if end == len && node.terminal != NONE {
+                    if depth == 0 {
+                        exact = node.terminal;
+                    } else {
+                        push_candidate(buf, node.terminal);
+                    }
+                }
+                if node.prefix != NONE || node.sep_prefix != NONE {
+                    push_prefixes(buf, node, matches!(bytes.get(end), None | Some(b'/')));
+                }
+                let Some(&next) = bytes.get(end) else { break };
+                if node.catch_all != NONE {
+                    buf.stack.push(Frame::CatchAll {
+                        route: node.catch_all,
+                        pos: end,
+                        depth,
+                    });
+                }
+                if node.param != NONE {
+                    buf.stack.push(Frame::Visit {
+                        node: node.param,
+                        pos: end,
+                        depth,
+                    });
+                }
+                match self.child_for(node, next) {
+                    Some(c) => {
+                        id = c;
+                        pos = end;
+                    }
+                    None => break,
+                }
+            }
+        }
+        if exact != NONE {
+            buf.cands.insert(
+                0,
+                RawCandidate {
+                    route: exact,
+                    params_start: 0,
+                    params_end: 0,
+                },
+            );
+        }
+        let MatchBuffer {
+            cands, prefixes, ..
+        } = buf;
+        cands.extend(prefixes.iter().rev().map(|r| RawCandidate {
+            route: *r,
+            params_start: 0,
+            params_end: 0,
+        }));
+    }
+
+    /// Checks the layout invariants for the trie at `root`; `routes` receives every route id
+    /// found with its slot and whether its node is reached through static edges only.
+    pub(crate) fn check(
+        &self,
+        root: u32,
+        seen: &mut Vec<bool>,
+        routes: &mut Vec<(u32, Slot, bool)>,
+    ) -> Result<(), String> {
+        seen.resize(self.nodes.len(), false);
+        if self.first.len() != self.nodes.len() {
+            return Err("first-byte array and nodes differ in length".into());
+        }
+        let mut stack = vec![(root, true, true)];
+        while let Some((id, pure, is_root)) = stack.pop() {
+            let node = self
+                .nodes
+                .get(id as usize)
+                .ok_or_else(|| format!("dangling node {id}"))?;
+            let slot = seen.get_mut(id as usize).ok_or("bad id")?;
+            if *slot {
+                return Err(format!("node {id} reachable twice"));
+            }
+            *slot = true;
+            let is_param = node.label_len == PARAM_LABEL;
+            let label = self.label(node);
+            if !is_param && label.len() != node.label_len as usize {
+                return Err(format!("node {id}: label out of pool"));
+            }
+            if self.first.get(id as usize) != Some(label.first().unwrap_or(&0)) {
+                return Err(format!("node {id}: first byte differs from label"));
+            }
+            let start = node.child_start as usize;
+            let firsts = self
+                .first
+                .get(start..start + node.child_count as usize)
+                .ok_or_else(|| format!("node {id}: children out of range"))?;
+            for (i, b) in firsts.iter().enumerate() {
+                let c = node.child_start + i as u32;
+                let child = self.nodes.get(c as usize).ok_or("bad child")?;
+                if child.label_len == PARAM_LABEL || child.label_len == 0 {
+                    return Err(format!(
+                        "node {id}: child {c} is not a static node with a label"
+                    ));
+                }
+                if firsts.iter().filter(|x| *x == b).count() != 1 {
+                    return Err(format!("node {id}: duplicate first byte {b}"));
+                }
+                if is_param && *b != b'/' {
+                    return Err(format!("param node {id}: child does not start with '/'"));
+                }
+            }
+            if is_param {
+                if node.param != NONE || node.catch_all != NONE {
+                    return Err(format!("param node {id}: param or catch-all edge"));
+                }
+                if node.prefix != NONE || node.sep_prefix != NONE {
+                    return Err(format!("param node {id}: prefix slot"));
+                }
+                if node.terminal == NONE && node.child_count == 0 {
+                    return Err(format!("param node {id}: leads nowhere"));
+                }
+            } else {
+                if !is_root && label.is_empty() {
+                    return Err(format!("node {id}: empty label"));
+                }
+                if (node.param != NONE || node.catch_all != NONE) && label.last() != Some(&b'/') {
+                    return Err(format!(
+                        "node {id}: param edge below a label not ending in '/'"
+                    ));
+                }
+                let slots = [
+                    node.terminal,
+                    node.prefix,
+                    node.sep_prefix,
+                    node.catch_all,
+                    node.param,
+                ];
+                if !is_root && slots.iter().all(|s| *s == NONE) && node.child_count < 2 {
+                    return Err(format!("node {id}: not compressed"));
+                }
+                if !pure && (node.prefix != NONE || node.sep_prefix != NONE) {
+                    return Err(format!("node {id}: prefix slot below a param"));
+                }
+            }
+            if node.param != NONE {
+                match self.nodes.get(node.param as usize) {
+                    Some(p) if p.label_len == PARAM_LABEL => {}
+                    _ => return Err(format!("node {id}: param edge to a non-param node")),
+                }
+            }
+            for (r, s) in [
+                (node.terminal, Slot::Terminal),
+                (node.catch_all, Slot::CatchAll),
+                (node.prefix, Slot::Prefix),
+                (node.sep_prefix, Slot::SepPrefix),
+            ] {
+                if r != NONE {
+                    routes.push((r, s, pure && s != Slot::CatchAll));
+                }
+            }
+            for i in 0..node.child_count {
+                stack.push((node.child_start + u32::from(i), pure, false));
+            }
+            if node.param != NONE {
+                stack.push((node.param, false, false));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn push_candidate(buf: &mut MatchBuffer, route: u32) {
+    let start = buf.params.len() as u32;
+    buf.params.extend_from_slice(&buf.spans);
+    let end = buf.params.len() as u32;
+    buf.cands.push(RawCandidate {
+        route,
+        params_start: start,
+        params_end: end,
+    });
+}
+
+/// Prefix slots of one node, pushed with the higher route id first because the list is
+/// reversed at the end (longest first, ties in declaration order).
+fn push_prefixes(buf: &mut MatchBuffer, node: &FNode, at_boundary: bool) {
+    let a = node.prefix;
+    let b = if at_boundary { node.sep_prefix } else { NONE };
+    let (hi, lo) = if a == NONE || (b != NONE && b > a) {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    for r in [hi, lo] {
+        if r != NONE {
+            buf.prefixes.push(r);
+        }
+    }
+}
