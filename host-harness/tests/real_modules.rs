@@ -1,0 +1,113 @@
+//! The real modules: `trieguard.wasm` itself and the route-cache probe.
+//!
+//! They are built by `cargo xtask build` (into `target/wasm32-wasip1/release/`) or by
+//! `cargo build -p plugin -p route-cache-probe --target wasm32-wasip1 --release`; the tests look in
+//! `$TRIEGUARD_WASM_DIR`, `$CARGO_TARGET_DIR/wasm32-wasip1/release` and the workspace's `target/`.
+
+use host_harness::host::{Action, FailurePolicy, Host, HostError, HostOptions, HttpRequest, Routing, Tls};
+use std::path::PathBuf;
+
+fn artefact(name: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut dirs = Vec::new();
+    if let Ok(d) = std::env::var("TRIEGUARD_WASM_DIR") {
+        dirs.push(PathBuf::from(d));
+    }
+    if let Ok(d) = std::env::var("CARGO_TARGET_DIR") {
+        dirs.push(PathBuf::from(d).join("wasm32-wasip1/release"));
+    }
+    dirs.push(root.join("target/wasm32-wasip1/release"));
+    dirs.push(root.join("target/h-harness/wasm32-wasip1/release"));
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{name} not built: run `cargo xtask build` (looked in {dirs:?})"))
+}
+
+fn options() -> HostOptions {
+    HostOptions {
+        routing: Routing {
+            cluster_header: Some("x-trieguard-cluster".into()),
+            clusters: Some(["orders", "billing"].into_iter().map(String::from).collect()),
+        },
+        failure_policy: FailurePolicy::FailClosed,
+        ..HostOptions::default()
+    }
+}
+
+fn req(authority: &str, path: &str, headers: &[(&str, &str)]) -> HttpRequest {
+    HttpRequest {
+        method: "GET".into(),
+        authority: authority.into(),
+        path: path.into(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        tls: Some(Tls { version: "TLSv1.3".into(), sni: None, mtls: false }),
+        source: Some("203.0.113.7:51234".into()),
+        ..HttpRequest::default()
+    }
+}
+
+/// A small policy of our own (the demo's `examples/policy.json` evolves with the plugin).
+const POLICY: &[u8] = br#"{"hosts":[
+  {"domains":["api.example.com"],"routes":[
+    {"id":"orders","match":{"prefix":"/orders"},"upstream":{"cluster":"orders"}},
+    {"id":"billing","match":{"prefix":"/billing"},"upstream":{"cluster":"billing"}}]},
+  {"domains":["*"],"routes":[
+    {"id":"health","match":{"exact":"/healthz"},"upstream":{"cluster":"orders"}}]}]}"#;
+
+/// Compiling trieguard.wasm takes seconds in a debug build of wasmtime: do it once.
+fn trieguard() -> &'static Host {
+    static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| Host::from_file(&artefact("trieguard.wasm"), options()).unwrap())
+}
+
+#[test]
+fn trieguard_routes_and_denies_the_example_policy() {
+    let mut vm = trieguard().start(POLICY).unwrap();
+
+    let o = vm.handle(&req("api.example.com", "/orders/42?x=1", &[("x-trieguard-route", "forged")]));
+    assert_eq!(o.action, Action::Continue, "{o:?}");
+    assert_eq!(o.request_header("x-trieguard-route"), Some("orders"));
+    assert_eq!(o.cluster.as_deref(), Some("orders"));
+    assert_eq!(o.request_headers.iter().filter(|(k, _)| k == "x-trieguard-route").count(), 1);
+    assert!(o.foreign_calls.iter().any(|f| f == "clear_route_cache"), "{:?}", o.foreign_calls);
+
+    let o = vm.handle(&req("api.example.com", "/billing/7", &[]));
+    assert_eq!(o.cluster.as_deref(), Some("billing"));
+
+    let o = vm.handle(&req("other.example.org", "/nowhere", &[]));
+    assert_eq!((o.action, o.status), (Action::Deny, Some(404)), "{o:?}");
+    let reason = o.response_header("x-trieguard-reason").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&o.response_body).unwrap();
+    assert_eq!(body["status"], 404);
+    assert_eq!(body["reason"], reason);
+
+    // The VM is reused: context ids keep growing, memory stays.
+    assert_eq!(o.context_id, 4);
+    assert!(vm.memory_bytes() > 0);
+    assert!(vm.failed().is_none());
+}
+
+#[test]
+fn trieguard_rejects_an_invalid_policy_with_its_messages() {
+    let host = trieguard();
+    let err = host.start(br#"{"hosts":[{"domains":["a"],"routes":[{"id":"r","match":{"prefix":"/"},"upstream":{"cluster":""}}]}]}"#).unwrap_err();
+    match &err {
+        HostError::ConfigurationRejected { logs } => assert!(!logs.is_empty(), "{err}"),
+        other => panic!("expected a rejected configuration, got {other}"),
+    }
+    assert!(host.start(b"not json").is_err());
+}
+
+#[test]
+fn route_cache_probe_routes_by_the_header_it_sets() {
+    let host = Host::from_file(&artefact("route_cache_probe.wasm"), options()).unwrap();
+    for (mode, calls) in [("keep", 0), ("clear", 1)] {
+        let mut vm = host.start(format!("billing {mode}").as_bytes()).unwrap();
+        let o = vm.handle(&req("api.example.com", "/", &[("x-trieguard-cluster", "orders")]));
+        assert_eq!(o.action, Action::Continue);
+        assert_eq!(o.cluster.as_deref(), Some("billing"), "mode {mode}");
+        assert_eq!(o.foreign_calls.len(), calls);
+    }
+    assert!(matches!(host.start(b"billing sometimes"), Err(HostError::ConfigurationRejected { .. })));
+}
