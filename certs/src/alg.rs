@@ -220,3 +220,24 @@ pub(crate) fn verify_signature(
         Err(SignatureFailure::Invalid)
     }
 }
+
+/// An SM2 public key with its `Z` value precomputed: the production SM2 verification path on its
+/// own, for benchmarks and cross-checks against other implementations.
+#[derive(Debug, Clone)]
+pub struct Sm2PublicKey(sm2::dsa::VerifyingKey);
+
+impl Sm2PublicKey {
+    /// A key from a SEC1 point (`04 || x || y`, or compressed) and a distinguishing ID; `None` if
+    /// the point is not on the SM2 curve.
+    pub fn from_sec1(sm2_id: &str, point: &[u8]) -> Option<Self> {
+        sm2::dsa::VerifyingKey::from_sec1_bytes(sm2_id, point)
+            .ok()
+            .map(Self)
+    }
+
+    /// Verifies a DER `SM2Signature` (r, s) over `message` (GM/T 0003.2 §7: `e = SM3(Z || M)`).
+    pub fn verify(&self, message: &[u8], signature_der: &[u8]) -> bool {
+        sm2::dsa::Signature::from_der(signature_der)
+            .is_ok_and(|sig| self.0.verify(message, &sig).is_ok())
+    }
+}

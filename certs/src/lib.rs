@@ -47,6 +47,7 @@ mod time;
 mod verify;
 mod xfcc;
 
+pub use alg::Sm2PublicKey;
 pub use cache::{
     CacheLimits, CacheStats, DEFAULT_INVALID_TTL_SECONDS, DEFAULT_LINK_CAPACITY,
     DEFAULT_VALID_TTL_SECONDS, DEFAULT_VERDICT_CAPACITY, MAX_CACHED_PRESENTATION_BYTES, Verdict,

@@ -153,6 +153,8 @@ key sm2-int2 sm2;   issue sm2-int2 sm2-int2 "$O/OU=Clients/CN=Trieguard SM2 Inte
 key sm2-leaf sm2;   issue sm2-leaf sm2-leaf "$O/OU=Payments/CN=alice" sm2-int2 leaf $LEAF_FROM $LEAF_TO
 # The same intermediate key and name, but expired (an old copy a client still sends).
 issue sm2-int1-expired sm2-int1 "$O/OU=Clients/CN=Trieguard SM2 Intermediate 1" sm2-root int 20240101000000Z 20250101000000Z
+# A second client under int2 (a new leaf under an already-verified intermediate).
+key sm2-leaf-2 sm2; issue sm2-leaf-2 sm2-leaf-2 "$O/OU=Payments/CN=erin" sm2-int2 leaf $LEAF_FROM $LEAF_TO
 # A leaf under the twin root (same root name, other key).
 key sm2-twin-int sm2; issue sm2-twin-int sm2-twin-int "$O/CN=Trieguard SM2 Twin Intermediate" sm2-root-twin int $INT_FROM $INT_TO
 key sm2-twin-leaf sm2; issue sm2-twin-leaf sm2-twin-leaf "$O/CN=bob" sm2-twin-int leaf $LEAF_FROM $LEAF_TO
@@ -197,6 +199,7 @@ cat "$OUT/sm2-root.crt.pem" "$OUT/sm2-root-twin.crt.pem" "$OUT/p256-root.crt.pem
 
 # Valid chains (intermediates deliberately not in issuing order).
 chain sm2-valid sm2-leaf sm2-int1 sm2-int2
+chain sm2-second-leaf sm2-leaf-2 sm2-int2 sm2-int1
 chain sm2-twin-root sm2-twin-leaf sm2-twin-int
 chain sm2-renewed-intermediate sm2-leaf sm2-int1-expired sm2-int2 sm2-int1
 chain p256-valid p256-leaf p256-int
