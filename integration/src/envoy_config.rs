@@ -64,6 +64,12 @@ pub struct EnvoyConfig {
     pub plugin: Option<PluginSpec>,
     /// Terminate TLS on the listener with this certificate.
     pub tls: Option<TlsSpec>,
+    /// The HCM's `forward_client_cert_details` (Envoy's default, `SANITIZE`, strips a client's
+    /// XFCC before any filter runs; a front proxy's XFCC needs `ALWAYS_FORWARD_ONLY`).
+    pub forward_client_cert_details: Option<String>,
+    /// Replaces the virtual host's `routes:` (benchmarks compare Envoy's own route tables):
+    /// YAML starting at the `routes:` or `matcher:` key, indented by 14 spaces.
+    pub virtual_host_body: Option<String>,
 }
 
 /// Downstream TLS for the listener.
@@ -85,6 +91,8 @@ impl EnvoyConfig {
             clusters,
             plugin,
             tls: None,
+            forward_client_cert_details: None,
+            virtual_host_body: None,
         }
     }
 
@@ -115,21 +123,26 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
+          stat_prefix: ingress{xfcc}
           route_config:
             name: trieguard_routes
             virtual_hosts:
             - name: everything
               domains: ["*"]
-              routes:
-              # trieguard decides the cluster; Envoy only forwards to it.
-              - match: {{ prefix: "/" }}
-                route: {{ cluster_header: {header} }}
+{virtual_host_body}
           http_filters:"#,
             admin = self.admin_port,
             transport_socket = self.transport_socket(),
+            xfcc = self
+                .forward_client_cert_details
+                .as_ref()
+                .map(|mode| format!("\n          forward_client_cert_details: {mode}"))
+                .unwrap_or_default(),
             listener = self.listener_port,
-            header = self.cluster_header,
+            virtual_host_body = self.virtual_host_body.clone().unwrap_or_else(|| format!(
+                "              routes:\n              # trieguard decides the cluster; Envoy only forwards to it.\n              - match: {{ prefix: \"/\" }}\n                route: {{ cluster_header: {} }}",
+                self.cluster_header
+            )),
         );
         if let Some(plugin) = &self.plugin {
             let _ = write!(

@@ -24,6 +24,7 @@ pub mod envoy_config;
 pub mod jwt_mint;
 pub mod paths;
 pub mod tls;
+pub mod xfcc;
 
 pub use client::{EchoedRequest, Reply};
 pub use echo::EchoUpstream;

@@ -476,3 +476,6 @@ fn route_error_issue(error: &trie_routes::RouteError, spec_paths: &[String]) -> 
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod client_cert_tests;

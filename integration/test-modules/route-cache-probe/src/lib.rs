@@ -3,7 +3,8 @@
 //! foreign function?
 //!
 //! Plugin configuration (plain text): `<cluster> keep` sets `x-trieguard-cluster: <cluster>` and
-//! does nothing else; `<cluster> clear` also calls `clear_route_cache`. Anything else makes
+//! does nothing else; `<cluster> clear` also calls `clear_route_cache`; `- pass` does nothing at
+//! all (the no-op filter the Envoy benchmark compares trieguard with). Anything else makes
 //! `on_configure` fail. It answers nothing itself: Envoy's routing is what the test observes.
 
 #[cfg(target_arch = "wasm32")]
@@ -19,7 +20,8 @@ mod probe {
     }}
 
     struct Mode {
-        cluster: String,
+        /// `None`: pass-through.
+        cluster: Option<String>,
         clear_route_cache: bool,
     }
 
@@ -42,13 +44,14 @@ mod probe {
             else {
                 return false;
             };
-            let clear_route_cache = match mode {
-                "clear" => true,
-                "keep" => false,
+            let (cluster, clear_route_cache) = match mode {
+                "clear" => (Some(cluster.to_owned()), true),
+                "keep" => (Some(cluster.to_owned()), false),
+                "pass" => (None, false),
                 _ => return false,
             };
             self.mode = Some(Rc::new(Mode {
-                cluster: cluster.to_owned(),
+                cluster,
                 clear_route_cache,
             }));
             true
@@ -73,13 +76,18 @@ mod probe {
 
     impl HttpContext for Stream {
         fn on_http_request_headers(&mut self, _n: usize, _end: bool) -> Action {
-            if let Some(mode) = &self.mode {
+            if let Some(Mode {
+                cluster: Some(cluster),
+                ..
+            }) = self.mode.as_deref()
+            {
                 let _ = hostcalls::set_map_value(
                     MapType::HttpRequestHeaders,
                     "x-trieguard-cluster",
-                    Some(&mode.cluster),
+                    Some(cluster),
                 );
-                if mode.clear_route_cache {
+                let mode = self.mode.as_deref();
+                if mode.is_some_and(|m| m.clear_route_cache) {
                     let _ = hostcalls::call_foreign_function("clear_route_cache", None);
                 }
             }
