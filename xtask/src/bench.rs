@@ -15,8 +15,11 @@ const SUITES: &[(&str, &str)] = &[
 
 pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     let Some((suite, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask bench <{}> [ARGS…]", suite_names());
+        bail!("usage: cargo xtask bench <{}|envoy> [ARGS…]", suite_names());
     };
+    if suite == "envoy" {
+        return envoy(sh, rest);
+    }
     let Some((_, package)) = SUITES.iter().find(|(name, _)| name == suite) else {
         bail!(
             "unknown benchmark suite '{suite}'; one of: {}",
@@ -34,4 +37,33 @@ fn suite_names() -> String {
         .map(|(name, _)| *name)
         .collect::<Vec<_>>()
         .join("|")
+}
+
+/// Envoy with trieguard against Envoy's own route tables, under wrk (installed when missing
+/// and running as root).
+fn envoy(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
+    crate::setup::run(sh)?;
+    if which_wrk(sh).is_none() {
+        step("bench: installing wrk (Debian)");
+        cmd!(sh, "apt-get install -y -qq wrk")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()?;
+    }
+    crate::build::run(sh)?;
+    step("bench: Envoy variants under wrk");
+    cmd!(
+        sh,
+        "cargo run --quiet --release -p integration --bin trieguard-envoy-bench -- {args...}"
+    )
+    .run()?;
+    Ok(())
+}
+
+fn which_wrk(sh: &Shell) -> Option<String> {
+    cmd!(sh, "sh -c 'command -v wrk'")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .filter(|p| !p.trim().is_empty())
 }
