@@ -2,5 +2,12 @@
 //! Envoy, to replay recorded traffic and compare builds and policies.
 //!
 //! - [`host`]: the proxy-wasm 0.2.1 host (hostcalls, WASI as Envoy provides it, call order).
+//! - [`traffic`]: readers for JSONL traffic, HAR 1.2 and Envoy JSON access logs.
+//! - [`stats`]: percentiles and the Mann–Whitney U test used by `trieguard ab`.
 
 pub mod host;
+pub mod native;
+pub mod stats;
+pub mod traffic;
+pub mod replay;
+pub mod report;
