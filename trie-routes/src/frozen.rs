@@ -20,9 +20,16 @@ use crate::path_trie::{NONE, Slot};
 /// `label_len` of a param node (static labels are at most `MAX_PATTERN_LEN` bytes).
 pub(crate) const PARAM_LABEL: u16 = u16::MAX;
 
-/// One node: 36 bytes, no heap of its own.
+/// Labels up to this many bytes are stored in the node itself, saving a cache miss on the
+/// label pool for most nodes (tenant and segment names are short).
+pub(crate) const INLINE_LABEL: usize = 12;
+
+/// One node: 48 bytes, no heap of its own.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FNode {
+    /// The label if it is at most [`INLINE_LABEL`] bytes long, else unused.
+    pub(crate) inline: [u8; INLINE_LABEL],
+    /// Offset in the label pool of a label longer than [`INLINE_LABEL`].
     pub(crate) label_start: u32,
     pub(crate) label_len: u16,
     pub(crate) child_count: u16,
@@ -62,13 +69,16 @@ impl FrozenPaths {
     }
 
     #[inline]
-    fn label(&self, n: &FNode) -> &[u8] {
+    fn label<'a>(&'a self, n: &'a FNode) -> &'a [u8] {
         let start = n.label_start as usize;
         let len = if n.label_len == PARAM_LABEL {
             0
         } else {
             n.label_len as usize
         };
+        if len <= INLINE_LABEL {
+            return n.inline.get(..len).unwrap_or_default();
+        }
         self.labels.get(start..start + len).unwrap_or_default()
     }
 
@@ -120,7 +130,7 @@ impl FrozenPaths {
                 } else {
                     let label = self.label(node);
                     match bytes.get(pos..pos + label.len()) {
-                        Some(seg) if seg == label => pos + label.len(),
+                        Some(seg) if same_bytes(seg, label) => pos + label.len(),
                         _ => break,
                     }
                 };
@@ -288,6 +298,25 @@ impl FrozenPaths {
         }
         Ok(())
     }
+}
+
+/// Byte equality of two equal-length slices, eight bytes at a time. Labels are short, and a
+/// call to `memcmp` per node cost more than the comparison itself.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        match (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) {
+            (Ok(x), Ok(y)) if u64::from_ne_bytes(x) == u64::from_ne_bytes(y) => {}
+            _ => return false,
+        }
+    }
+    a.len() == b.len()
+        && ca
+            .remainder()
+            .iter()
+            .zip(cb.remainder())
+            .all(|(x, y)| x == y)
 }
 
 fn push_candidate(buf: &mut MatchBuffer, route: u32) {

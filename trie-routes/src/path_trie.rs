@@ -16,7 +16,7 @@
 //! - every non-root static node carries a slot or an edge beyond a single child (the tree is
 //!   compressed).
 
-use crate::frozen::{FNode, FrozenPaths, PARAM_LABEL};
+use crate::frozen::{FNode, FrozenPaths, INLINE_LABEL, PARAM_LABEL};
 
 /// The empty-slot sentinel for node and route indices.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -265,9 +265,14 @@ impl FrozenBuilder {
                 .filter(|l| *l != PARAM_LABEL)
                 .ok_or(InsertError::Capacity("label length"))?,
         };
-        self.labels.extend_from_slice(label);
+        let mut inline = [0u8; INLINE_LABEL];
+        match inline.get_mut(..label.len()) {
+            Some(dst) => dst.copy_from_slice(label),
+            None => self.labels.extend_from_slice(label),
+        }
         self.first.push(label.first().copied().unwrap_or(0));
         self.nodes.push(FNode {
+            inline,
             label_start,
             label_len,
             child_count: 0,
