@@ -70,9 +70,11 @@ impl Engine {
             Ok(engine) if structural.is_empty() => Ok(engine),
             Ok(_) => Err(ConfigError { issues: structural }),
             Err(compiled) => {
+                // A field validation already flagged is not reported again by compilation.
+                let related = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);
                 let mut issues = structural;
                 for issue in compiled.issues {
-                    if !issues.contains(&issue) {
+                    if !issues.iter().any(|s| related(&s.path, &issue.path)) {
                         issues.push(issue);
                     }
                 }
@@ -251,15 +253,15 @@ impl Engine {
                 match route.predicates_hold(request) {
                     Ok(()) => {
                         trace.step(&format!(
-                            "route '{}' ({:?} {}) taken",
-                            route.id, candidate.kind, route.path_match
+                            "route '{}' ({}) taken",
+                            route.id, route.path_match
                         ));
                         chosen = Some(route);
                         break 'candidates;
                     }
                     Err(why) => trace.step(&format!(
-                        "route '{}' ({:?} {}) skipped: {why}",
-                        route.id, candidate.kind, route.path_match
+                        "route '{}' ({}) skipped: {why}",
+                        route.id, route.path_match
                     )),
                 }
             }
