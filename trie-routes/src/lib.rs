@@ -16,19 +16,21 @@
 //!
 //! The path trie is a byte-level radix tree shared by all route kinds. Exact and prefix routes
 //! end at static nodes; templates add a param edge (`{id}`: one non-empty segment) and a
-//! catch-all slot (`{*rest}`: the non-empty remainder). All nodes live in one arena and all
-//! labels in one byte pool, addressed by `u32`:
+//! catch-all slot (`{*rest}`: the non-empty remainder). It is built in a growable form and
+//! then frozen into one array of fixed-size nodes, addressed by `u32`, where the static
+//! children of a node are one contiguous run:
 //!
 //! ```text
-//!            ┌──────────────── Node ───────────────────────────────┐
-//!  label ──► │ label: pool[start .. start+len]   kind: Static|Param│
-//!            │ indices: [b'o', b'u']  children: [n7, n9]  (1 byte  │
-//!            │           picks the only static child that can match)│
-//!            │ param ─────► Param node (takes one segment)         │
-//!            │ catch_all: route id    ({*rest} below this node)    │
-//!            │ terminal:  route id    (path ends here)             │
-//!            │ prefix / sep_prefix: route ids (prefix ends here)   │
-//!            └─────────────────────────────────────────────────────┘
+//!   ┌──────────────────── node (48 bytes, no heap of its own) ────────────────────┐
+//!   │ label: ≤ 12 bytes inline, else (start, len) in the label pool; Param marker  │
+//!   │ children: nodes[child_start .. child_start+child_count]                      │
+//!   │           first[same range] = their first label bytes: one byte picks the   │
+//!   │           only static child that can continue the path                       │
+//!   │ param ─────► param node (takes one segment, children start with '/')         │
+//!   │ catch_all: route id    ({*rest} below this node)                             │
+//!   │ terminal:  route id    (path ends here: exact, or template end)              │
+//!   │ prefix / sep_prefix: route ids (a prefix ends here)                          │
+//!   └──────────────────────────────────────────────────────────────────────────────┘
 //!
 //!   routes /users/{id}/orders, /users/me, /static/{*rest}, prefix /u
 //!
@@ -36,6 +38,11 @@
 //!                   │                            └─ {param} ── "/orders" [terminal]
 //!                   └─ "static/" [catch_all]
 //! ```
+//!
+//! The search is depth-first and follows the static edge in a loop, pushing only the param
+//! and catch-all alternatives on a stack in the [`MatchBuffer`]; every node is visited at most
+//! once per lookup, so the cost is bounded by the path length and the nodes it can reach,
+//! never by the number of routes.
 //!
 //! # Precedence
 //!

@@ -45,11 +45,11 @@ pub(crate) struct Branch<K, V> {
     pub(crate) entries: Vec<Entry<K, V>>,
 }
 
-/// The slot bit of `hash` at `shift` (0 when `shift` runs past the hash, which the depth
-/// invariant rules out).
+/// The slot bit of `hash` at `shift`. `shift` is below 64 by the depth invariant; masking
+/// keeps the shift defined even if it were not.
 #[inline]
 fn bit(hash: u64, shift: u32) -> u64 {
-    1u64 << (hash.checked_shr(shift).unwrap_or(0) & MASK)
+    1u64 << ((hash >> (shift & 63)) & MASK)
 }
 
 impl<K, V> Default for Branch<K, V> {
