@@ -47,6 +47,9 @@ pub fn demo_envoy_config(policy: &str) -> EnvoyConfig {
     );
     config.listener_port = LISTENER_PORT;
     config.admin_port = ADMIN_PORT;
+    // The demo plays the front SM2 terminator itself: forward the XFCC it sends (the policy
+    // trusts XFCC only from 127.0.0.1).
+    config.forward_client_cert_details = Some("ALWAYS_FORWARD_ONLY".to_owned());
     config
 }
 
@@ -126,6 +129,8 @@ pub fn samples() -> anyhow::Result<Vec<Sample>> {
         crate::jwt_mint::TestKey::Rs256,
         &claims("reports-service", now.saturating_sub(600)),
     )?;
+    let sm2_valid = crate::xfcc::element(&crate::xfcc::fixture("chains/sm2-valid.pem")?);
+    let sm2_expired = crate::xfcc::element(&crate::xfcc::fixture("chains/expired.pem")?);
     let api = "api.example.com";
     Ok(vec![
         sample(
@@ -218,6 +223,20 @@ pub fn samples() -> anyhow::Result<Vec<Sample>> {
             "/orders%2F7",
             vec![],
             denied(400, "path.encoded_slash"),
+        ),
+        sample(
+            "SM2 client chain forwarded in XFCC by a front terminator",
+            "gov.example.cn",
+            "/filings/2026",
+            vec![("x-forwarded-client-cert", sm2_valid)],
+            served("billing", "gov"),
+        ),
+        sample(
+            "expired SM2 client certificate",
+            "gov.example.cn",
+            "/filings/2026",
+            vec![("x-forwarded-client-cert", sm2_expired)],
+            denied(401, "auth.sm2.chain_invalid"),
         ),
         sample(
             "host needs TLS 1.3; this is plaintext",

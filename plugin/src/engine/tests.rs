@@ -390,3 +390,24 @@ fn every_config_problem_is_reported_with_its_path() {
         assert!(paths.contains(&expected), "missing {expected} in {paths:?}");
     }
 }
+
+#[test]
+fn duplicate_headers_first_value_counts_and_every_spoofed_copy_goes() {
+    let e = engine();
+    let r = req(
+        "GET",
+        "api.example.com",
+        "/keyed",
+        &[
+            ("x-api-key", ALICE_KEY),
+            ("x-api-key", BOB_KEY),
+            ("x-trieguard-consumer", "admin"),
+            ("x-trieguard-consumer", "root"),
+        ],
+    );
+    let a = allowed(e.decide(&r));
+    assert_eq!(a.consumer.as_deref(), Some("alice"), "the first x-api-key is the credential");
+    assert_eq!(a.remove_headers, ["x-trieguard-consumer"], "removal drops every copy");
+    let r = req("GET", "api.example.com", "/beta/x", &[("x-beta", "0"), ("x-beta", "1")]);
+    assert_eq!(denied(e.decide(&r)).reason, "route.no_match", "predicates test the first value");
+}
