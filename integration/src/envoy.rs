@@ -18,7 +18,7 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Why Envoy could not be started.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum EnvoyError {
     /// The binary is not where `cargo xtask setup` puts it.
     #[error("Envoy binary not found at {0}: run `cargo xtask setup` (or set TRIEGUARD_ENVOY)")]
@@ -50,6 +50,14 @@ pub enum EnvoyError {
     },
 }
 
+/// Debug shows the Display text (notable log lines only): `unwrap()` in a test prints Debug,
+/// and Envoy's full start-up log would bury the cause.
+impl std::fmt::Debug for EnvoyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 /// A running Envoy. Killed and reaped on drop; its log is printed if the test is failing.
 pub struct EnvoyProcess {
     child: Child,
@@ -72,6 +80,58 @@ impl EnvoyProcess {
     pub fn start(config: &EnvoyConfig) -> Result<Self, EnvoyError> {
         let (child, dir) = spawn(config)?;
         Self::ready(child, dir)
+    }
+
+    /// Starts Envoy with the listener (and so the plugin policy) served by file-based LDS, so
+    /// that [`EnvoyProcess::push_listener`] can push new policies to the running Envoy.
+    pub fn start_with_lds(config: &EnvoyConfig) -> Result<Self, EnvoyError> {
+        let dir = temp_dir()?;
+        let lds = dir.path().join("lds.yaml");
+        fs::write(&lds, config.render_lds()).map_err(io_error("writing lds.yaml"))?;
+        let bootstrap = dir.path().join("envoy.yaml");
+        fs::write(&bootstrap, config.render_with_lds(&lds))
+            .map_err(io_error("writing envoy.yaml"))?;
+        let (child, dir) = spawn_file(&bootstrap, dir)?;
+        Self::ready(child, dir)
+    }
+
+    /// Pushes `config`'s listener through LDS (atomic rename, which Envoy watches). Only for
+    /// an Envoy started with [`EnvoyProcess::start_with_lds`].
+    pub fn push_listener(&self, config: &EnvoyConfig) -> Result<(), EnvoyError> {
+        let staged = self.dir.path().join("lds.yaml.next");
+        fs::write(&staged, config.render_lds()).map_err(io_error("writing lds.yaml.next"))?;
+        fs::rename(&staged, self.dir.path().join("lds.yaml"))
+            .map_err(io_error("renaming lds.yaml.next"))
+    }
+
+    /// The value of a counter or gauge from `/stats` (0 when absent).
+    pub fn stat(&self, name: &str) -> anyhow::Result<u64> {
+        let stats = self.admin_get(&format!("/stats?filter=^{}$", name.replace('.', "\\.")))?;
+        Ok(stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Polls a stat until it reaches `at_least`, for at most `timeout`.
+    pub fn wait_for_stat(
+        &self,
+        name: &str,
+        at_least: u64,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self.stat(name)?;
+            if value >= at_least {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("{name} stayed at {value} (wanted {at_least}) for {timeout:?}");
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
     }
 
     /// Starts Envoy on an existing bootstrap file (relative paths in it resolve against the

@@ -96,11 +96,45 @@ impl EnvoyConfig {
         }
     }
 
-    /// The bootstrap as YAML.
+    /// The bootstrap as YAML, listener included.
     pub fn render(&self) -> String {
-        let mut y = String::new();
-        let _ = write!(
-            y,
+        format!(
+            "{}static_resources:\n  listeners:\n{}\n  clusters:{}\n",
+            self.preamble(),
+            self.listener(),
+            self.clusters_yaml()
+        )
+    }
+
+    /// The bootstrap with the listener served by file-based LDS from `lds_path` (write it with
+    /// [`EnvoyConfig::render_lds`]; replacing that file pushes a new listener and policy).
+    pub fn render_with_lds(&self, lds_path: &std::path::Path) -> String {
+        format!(
+            "{}node: {{ id: trieguard, cluster: trieguard }}\ndynamic_resources:\n  lds_config:\n    resource_api_version: V3\n    path_config_source:\n      path: {}\nstatic_resources:\n  clusters:{}\n",
+            self.preamble(),
+            yaml_string(&lds_path.to_string_lossy()),
+            self.clusters_yaml()
+        )
+    }
+
+    /// The LDS resource file holding this config's listener (and so its plugin policy).
+    pub fn render_lds(&self) -> String {
+        let listener = self.listener();
+        let body = listener
+            .lines()
+            .map(|line| line.strip_prefix("  ").unwrap_or(line))
+            .map(|line| {
+                line.strip_prefix("- name: trieguard_ingress")
+                    .map(|_| "- \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener\n  name: trieguard_ingress".to_owned())
+                    .unwrap_or_else(|| line.to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("resources:\n{body}\n")
+    }
+
+    fn preamble(&self) -> String {
+        format!(
             r#"# Rendered by integration::EnvoyConfig (see integration/src/envoy_config.rs).
 # trieguard counts decisions as wasmcustom.trieguard.route.<id>.reason.<reason>.requests;
 # these tags turn the name parts into Prometheus labels (docs/metrics.md).
@@ -113,9 +147,17 @@ stats_config:
 admin:
   address:
     socket_address: {{ address: 127.0.0.1, port_value: {admin} }}
-static_resources:
-  listeners:
-  - name: trieguard_ingress
+"#,
+            admin = self.admin_port
+        )
+    }
+
+    /// The listener, as an item of `static_resources.listeners` (indented by 2).
+    fn listener(&self) -> String {
+        let mut y = String::new();
+        let _ = write!(
+            y,
+            r#"  - name: trieguard_ingress
     address:
       socket_address: {{ address: 127.0.0.1, port_value: {listener} }}
     filter_chains:
@@ -131,7 +173,6 @@ static_resources:
               domains: ["*"]
 {virtual_host_body}
           http_filters:"#,
-            admin = self.admin_port,
             transport_socket = self.transport_socket(),
             xfcc = self
                 .forward_client_cert_details
@@ -173,9 +214,13 @@ static_resources:
             r#"
           - name: envoy.filters.http.router
             typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:"#,
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"#,
         );
+        y
+    }
+
+    fn clusters_yaml(&self) -> String {
+        let mut y = String::new();
         for cluster in &self.clusters {
             let _ = write!(
                 y,
@@ -195,7 +240,6 @@ static_resources:
                 port = cluster.addr.port(),
             );
         }
-        y.push('\n');
         y
     }
 }
