@@ -84,20 +84,32 @@ fn native_sm2_verifies_per_second() -> f64 {
     count as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Native and OpenSSL measured alternately, twice each, so that load from other processes hits
+/// both sides alike; every pair is printed and the best of each side is compared.
 fn sm2_ratio() {
-    let native = native_sm2_verifies_per_second();
-    println!("certs/sm2-ratio: native sm2 (RustCrypto, this build) {native:.0} verify/s");
-    match openssl_sm2_verifies_per_second() {
-        Ok(openssl) => {
-            println!(
-                "certs/sm2-ratio: openssl speed -seconds {RATIO_SECONDS} sm2 {openssl:.0} verify/s"
-            );
-            println!(
-                "certs/sm2-ratio: native / openssl = {:.2} (target >= 1.00)",
-                native / openssl
-            );
+    let mut best_native: f64 = 0.0;
+    let mut best_openssl: f64 = 0.0;
+    for round in 1..=2 {
+        let native = native_sm2_verifies_per_second();
+        best_native = best_native.max(native);
+        println!(
+            "certs/sm2-ratio: round {round}: native sm2 (RustCrypto, this build) {native:.0} verify/s"
+        );
+        match openssl_sm2_verifies_per_second() {
+            Ok(openssl) => {
+                best_openssl = best_openssl.max(openssl);
+                println!(
+                    "certs/sm2-ratio: round {round}: openssl speed -seconds {RATIO_SECONDS} sm2 {openssl:.0} verify/s"
+                );
+            }
+            Err(e) => println!("certs/sm2-ratio: openssl not measured: {e}"),
         }
-        Err(e) => println!("certs/sm2-ratio: openssl not measured: {e}"),
+    }
+    if best_openssl > 0.0 {
+        println!(
+            "certs/sm2-ratio: best native {best_native:.0} / best openssl {best_openssl:.0} = {:.2} (target >= 1.00)",
+            best_native / best_openssl
+        );
     }
 }
 
@@ -105,6 +117,14 @@ fn bench_signatures(c: &mut Criterion) {
     let (key, message, signature) = sm2_sample();
     c.bench_function("sm2_verify_600B", |b| {
         b.iter(|| assert!(key.verify(black_box(&message), black_box(&signature))))
+    });
+    // The same through RustCrypto's own constant-time `sm2::dsa::VerifyingKey`, for comparison.
+    use sm2::dsa::signature::Verifier as _;
+    let signer = sm2::dsa::SigningKey::from_slice(certs::DEFAULT_SM2_ID, &[0x5a; 32]).expect("key");
+    let sig = sm2::dsa::Signature::from_der(&signature).expect("der");
+    let vk = signer.verifying_key().clone();
+    c.bench_function("sm2_verify_600B_rustcrypto_dsa", |b| {
+        b.iter(|| assert!(vk.verify(black_box(&message), black_box(&sig)).is_ok()))
     });
 }
 
@@ -154,15 +174,18 @@ fn bench_chains(c: &mut Criterion) {
     });
     group.finish();
 
-    // A verdict miss whose issuer links are all known: only the leaf's signature is checked.
-    let mut group = c.benchmark_group("chain_known_intermediates");
+    // Verdict misses. "all_links_known": every issuer link (leaf's included) was verified before,
+    // so no signature is checked (decode, parse, SHA-256 link keys). "new_leaf": a cache that knows
+    // alice's chain sees erin, a new leaf under the same intermediates: one SM2 signature.
+    let mut group = c.benchmark_group("chain_miss");
+    group.sample_size(30);
     let erin = chain("sm2-second-leaf");
     let mut cache = VerificationCache::default();
     cache
-        .verify_der(&store, &ders[0], &ders[1..], NOW)
+        .verify_der(&store, &erin[0], &erin[1..], NOW)
         .expect("valid");
     let mut n = 0u64;
-    group.bench_function("sm2_new_leaf", |b| {
+    group.bench_function("sm2_all_links_known", |b| {
         b.iter(|| {
             n += 1;
             let presented = n.to_le_bytes();
@@ -172,6 +195,23 @@ fn bench_chains(c: &mut Criterion) {
                 })
                 .expect("valid")
         })
+    });
+    group.bench_function("sm2_new_leaf_known_intermediates", |b| {
+        b.iter_batched(
+            || {
+                let mut cache = VerificationCache::default();
+                cache
+                    .verify_der(&store, &ders[0], &ders[1..], NOW)
+                    .expect("valid");
+                cache
+            },
+            |mut cache| {
+                cache
+                    .verify_der(&store, &erin[0], &erin[1..], NOW)
+                    .expect("valid")
+            },
+            criterion::BatchSize::PerIteration,
+        )
     });
     group.finish();
 }

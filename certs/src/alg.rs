@@ -5,13 +5,13 @@
 //! adding one is adding a table entry.
 //!
 //! * SM2 with SM3 (`1.2.156.10197.1.501`, GM/T 0003.2 signatures, keys `id-ecPublicKey` on the SM2
-//!   curve `1.2.156.10197.1.301`): RustCrypto `sm2`, with `Z` computed from the trust store's
+//!   curve `1.2.156.10197.1.301`): RustCrypto `sm2` arithmetic with a variable-time verify (`sm2v`), `Z` from the trust store's
 //!   distinguishing ID (`1234567812345678` by default, GM/T 0009).
 //! * ECDSA P-256 with SHA-256 (RFC 5758 §3.2) and RSA PKCS#1 v1.5 with SHA-256 (RFC 4055 §5,
 //!   2048–8192-bit moduli): `ring`.
 
 use crate::der::{self, Reader, bit_string_octets, oid_to_string, tag};
-use sm2::dsa::signature::Verifier as _;
+use crate::sm2v::Sm2Key;
 
 /// The kind of public key an algorithm needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub(crate) fn find_algorithm(alg: &[u8]) -> Result<&'static SignatureAlgorithm, 
 /// their `Z` value, which depends on the distinguishing ID.
 #[derive(Debug, Clone)]
 pub(crate) enum PreparedKey {
-    Sm2(Box<sm2::dsa::VerifyingKey>),
+    Sm2(Box<Sm2Key>),
     /// An uncompressed SEC1 point.
     P256(Box<[u8]>),
     /// An RSAPublicKey (RFC 8017 §A.1.1) in DER.
@@ -161,9 +161,9 @@ impl PreparedKey {
                 let curve = der::single(params, tag::OID, "curve")
                     .map_err(|_| "EC key without a named curve".to_owned())?;
                 match curve.contents {
-                    OID_CURVE_SM2 => sm2::dsa::VerifyingKey::from_sec1_bytes(sm2_id, key)
+                    OID_CURVE_SM2 => Sm2Key::from_sec1(sm2_id, key)
                         .map(|k| PreparedKey::Sm2(Box::new(k)))
-                        .map_err(|_| "SM2 key that is not a valid curve point".to_owned()),
+                        .ok_or_else(|| "SM2 key that is not a valid curve point".to_owned()),
                     OID_CURVE_P256 if key.len() == 65 && key.first() == Some(&0x04) => {
                         Ok(PreparedKey::P256(key.into()))
                     }
@@ -200,8 +200,7 @@ pub(crate) fn verify_signature(
         return Err(SignatureFailure::KeyMismatch);
     }
     let ok = match key {
-        PreparedKey::Sm2(k) => sm2::dsa::Signature::from_der(signature)
-            .is_ok_and(|sig| k.verify(message, &sig).is_ok()),
+        PreparedKey::Sm2(k) => k.verify(message, signature),
         PreparedKey::P256(point) => {
             ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
                 .verify(message, signature)
@@ -224,20 +223,17 @@ pub(crate) fn verify_signature(
 /// An SM2 public key with its `Z` value precomputed: the production SM2 verification path on its
 /// own, for benchmarks and cross-checks against other implementations.
 #[derive(Debug, Clone)]
-pub struct Sm2PublicKey(sm2::dsa::VerifyingKey);
+pub struct Sm2PublicKey(Sm2Key);
 
 impl Sm2PublicKey {
     /// A key from a SEC1 point (`04 || x || y`, or compressed) and a distinguishing ID; `None` if
-    /// the point is not on the SM2 curve.
+    /// the point is not on the SM2 curve or the ID is longer than 8191 bytes.
     pub fn from_sec1(sm2_id: &str, point: &[u8]) -> Option<Self> {
-        sm2::dsa::VerifyingKey::from_sec1_bytes(sm2_id, point)
-            .ok()
-            .map(Self)
+        Sm2Key::from_sec1(sm2_id, point).map(Self)
     }
 
     /// Verifies a DER `SM2Signature` (r, s) over `message` (GM/T 0003.2 §7: `e = SM3(Z || M)`).
     pub fn verify(&self, message: &[u8], signature_der: &[u8]) -> bool {
-        sm2::dsa::Signature::from_der(signature_der)
-            .is_ok_and(|sig| self.0.verify(message, &sig).is_ok())
+        self.0.verify(message, signature_der)
     }
 }

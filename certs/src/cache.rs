@@ -86,27 +86,38 @@ pub struct CacheStats {
     pub link_hits: u64,
 }
 
-/// A fast, seeded, non-cryptographic 64-bit digest over length-delimited parts (bucket choice only).
+/// A fast, seeded, non-cryptographic 64-bit digest over length-delimited parts (bucket choice
+/// only). Four independent multiply-rotate lanes over 32-byte blocks keep the multiplier busy, so a
+/// cached 8 KiB XFCC presentation hashes in a fraction of a microsecond.
 fn digest_parts(seed: u64, parts: &[&[u8]]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = seed;
-    let mut mix = |w: u64| h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    for part in parts {
-        mix(part.len() as u64);
-        let mut chunks = part.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            mix(u64::from_le_bytes(w));
-        }
+    const K: [u64; 4] = [
+        0x517c_c1b7_2722_0a95,
+        0x9e37_79b9_7f4a_7c15,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+    ];
+    let word = |c: &[u8]| {
         let mut w = [0u8; 8];
-        for (d, s) in w.iter_mut().zip(chunks.remainder()) {
+        for (d, s) in w.iter_mut().zip(c) {
             *d = *s;
         }
-        mix(u64::from_le_bytes(w));
+        u64::from_le_bytes(w)
+    };
+    let mut lanes = [seed, seed ^ K[1], seed ^ K[2], seed ^ K[3]];
+    for part in parts {
+        lanes[0] = (lanes[0] ^ part.len() as u64).wrapping_mul(K[0]);
+        let mut blocks = part.chunks_exact(32);
+        for block in &mut blocks {
+            for ((lane, k), c) in lanes.iter_mut().zip(K).zip(block.chunks_exact(8)) {
+                *lane = (lane.rotate_left(23) ^ word(c)).wrapping_mul(k);
+            }
+        }
+        for ((lane, k), c) in lanes.iter_mut().zip(K).zip(blocks.remainder().chunks(8)) {
+            *lane = (lane.rotate_left(23) ^ word(c) ^ 0x80).wrapping_mul(k);
+        }
     }
-    // Final avalanche (from SplitMix64) so that bucket bits depend on every input bit.
-    let mut z = h;
+    let mut z = lanes.iter().fold(0u64, |acc, l| acc.rotate_left(17) ^ l);
+    // Final avalanche (SplitMix64) so that bucket bits depend on every input bit.
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

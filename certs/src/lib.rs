@@ -42,6 +42,7 @@ mod error;
 mod name;
 mod path;
 mod pem;
+mod sm2v;
 mod store;
 mod time;
 mod verify;

@@ -235,20 +235,26 @@ impl<'a> Parser<'a> {
                 *slot = Some(value.clone());
                 Ok(())
             };
-            match key.to_ascii_lowercase().as_str() {
-                "by" => once(&mut e.by, "By")?,
-                "hash" => once(&mut e.hash, "Hash")?,
-                "cert" => once(&mut e.cert, "Cert")?,
-                "chain" => once(&mut e.chain, "Chain")?,
-                "subject" => once(&mut e.subject, "Subject")?,
-                "uri" => e.uri.push(value),
-                "dns" => e.dns.push(value),
-                _ => {
-                    return Err(XfccError::Syntax {
-                        offset: key_start,
-                        reason: "unknown key",
-                    });
-                }
+            let is = |name: &str| key.eq_ignore_ascii_case(name);
+            if is("by") {
+                once(&mut e.by, "By")?;
+            } else if is("hash") {
+                once(&mut e.hash, "Hash")?;
+            } else if is("cert") {
+                once(&mut e.cert, "Cert")?;
+            } else if is("chain") {
+                once(&mut e.chain, "Chain")?;
+            } else if is("subject") {
+                once(&mut e.subject, "Subject")?;
+            } else if is("uri") {
+                e.uri.push(value);
+            } else if is("dns") {
+                e.dns.push(value);
+            } else {
+                return Err(XfccError::Syntax {
+                    offset: key_start,
+                    reason: "unknown key",
+                });
             }
             self.skip_spaces();
             match self.peek() {
@@ -261,12 +267,11 @@ impl<'a> Parser<'a> {
     fn value(&mut self) -> Result<Cow<'a, str>, XfccError> {
         if self.peek() != Some(b'"') {
             let start = self.pos;
-            while self
-                .peek()
-                .is_some_and(|b| !matches!(b, b',' | b';' | b'"'))
-            {
-                self.pos += 1;
-            }
+            let rest = self.s.as_bytes().get(start..).unwrap_or(&[]);
+            self.pos += rest
+                .iter()
+                .position(|&b| matches!(b, b',' | b';' | b'"'))
+                .unwrap_or(rest.len());
             return Ok(Cow::Borrowed(
                 self.s
                     .get(start..self.pos)
@@ -305,15 +310,17 @@ impl<'a> Parser<'a> {
                     self.pos += c.len_utf8();
                 }
                 Some(_) => {
-                    let c = self
-                        .s
-                        .get(self.pos..)
-                        .and_then(|r| r.chars().next())
-                        .unwrap_or('\u{fffd}');
+                    // Jump to the next quote or backslash (both ASCII, so never inside a UTF-8
+                    // sequence): values are long URL-encoded PEM, scanned byte-wise.
+                    let rest = self.s.as_bytes().get(self.pos..).unwrap_or(&[]);
+                    let run = rest
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\')
+                        .unwrap_or(rest.len());
                     if let Some(buf) = owned.as_mut() {
-                        buf.push(c);
+                        buf.push_str(self.s.get(self.pos..self.pos + run).unwrap_or(""));
                     }
-                    self.pos += c.len_utf8().max(1);
+                    self.pos += run;
                 }
             }
         }
