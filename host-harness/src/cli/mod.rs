@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ab;
+mod replay;
 mod verify_chain;
 
 /// trieguard: policy-and-routing plugin for Envoy — command-line tools.
@@ -21,6 +23,10 @@ struct Cli {
 enum Command {
     /// Verify a client certificate chain (SM2, ECDSA P-256, RSA) against trust anchors.
     VerifyChain(verify_chain::Args),
+    /// Replay recorded traffic through a plugin in the harness and summarise the outcomes.
+    Replay(replay::Args),
+    /// Compare two (plugin, configuration) pairs on the same traffic: decisions and latency.
+    Ab(ab::Args),
 }
 
 /// Exit code for usage and I/O errors.
@@ -38,6 +44,8 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::VerifyChain(args) => verify_chain::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Ab(args) => ab::run(args),
     };
     match result {
         Ok(code) => code,
