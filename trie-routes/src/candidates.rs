@@ -130,7 +130,12 @@ impl<'a, T> Candidates<'a, T> {
             kind: entry.kind,
             value: &entry.value,
             params: Params {
-                names: &entry.params,
+                names: &self.trie.param_names,
+                ids: self
+                    .trie
+                    .param_ids
+                    .get(entry.params_start as usize..)?
+                    .get(..entry.params_len as usize)?,
                 spans,
                 path: self.path,
             },
@@ -167,7 +172,10 @@ impl<T> Copy for RouteMatch<'_, T> {}
 /// Template parameters captured by one match, in template order.
 #[derive(Debug, Clone, Copy)]
 pub struct Params<'a> {
+    /// The trie's interned names.
     names: &'a [Box<str>],
+    /// This route's parameter-name ids, in template order.
+    ids: &'a [u32],
     spans: &'a [(usize, usize)],
     path: &'a str,
 }
@@ -190,10 +198,10 @@ impl<'a> Params<'a> {
 
     /// `(name, value)` pairs in template order.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let path = self.path;
-        self.names
+        let (path, names) = (self.path, self.names);
+        self.ids
             .iter()
             .zip(self.spans)
-            .filter_map(move |(n, (s, e))| Some((&**n, path.get(*s..*e)?)))
+            .filter_map(move |(id, (s, e))| Some((&**names.get(*id as usize)?, path.get(*s..*e)?)))
     }
 }

@@ -54,8 +54,10 @@ pub(crate) struct RouteEntry<T> {
     pub(crate) value: T,
     pub(crate) kind: MatchKind,
     pub(crate) host: HostId,
-    /// Template parameter names in order; empty for other kinds.
-    pub(crate) params: Box<[Box<str>]>,
+    /// Template parameter names in order: `param_ids[params_start..][..params_len]` of the
+    /// trie, each an index into its interned `param_names`; empty for other kinds.
+    pub(crate) params_start: u32,
+    pub(crate) params_len: u32,
 }
 
 /// Routes for many virtual hosts, matched by `:authority` and `:path`.
@@ -69,6 +71,10 @@ pub struct RouteTrie<T> {
     paths: FrozenPaths,
     /// Indexed by [`RouteId`].
     routes: Vec<RouteEntry<T>>,
+    /// Parameter-name ids of all templates, each route's a contiguous run.
+    pub(crate) param_ids: Vec<u32>,
+    /// Distinct parameter names (interned: 100k templates usually share a handful).
+    pub(crate) param_names: Vec<Box<str>>,
 }
 
 impl<T> Default for RouteTrie<T> {
@@ -78,6 +84,8 @@ impl<T> Default for RouteTrie<T> {
             roots: Vec::new(),
             paths: FrozenPaths::default(),
             routes: Vec::new(),
+            param_ids: Vec::new(),
+            param_names: Vec::new(),
         }
     }
 }
@@ -180,6 +188,12 @@ impl<T> RouteTrie<T> {
         self.paths.heap_bytes()
             + self.routes.capacity() * core::mem::size_of::<RouteEntry<T>>()
             + self.roots.capacity() * 4
+            + self.param_ids.capacity() * 4
+            + self
+                .param_names
+                .iter()
+                .map(|n| n.len() + core::mem::size_of::<Box<str>>())
+                .sum::<usize>()
     }
 
     /// Checks every layout invariant; for tests, fuzzing and debugging.
@@ -273,6 +287,8 @@ pub struct RouteTrieBuilder<T> {
     errors: Vec<RouteError>,
     /// Routes pushed so far, including rejected ones: ids are positions.
     count: usize,
+    /// Interning table for parameter names.
+    name_ids: std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>,
 }
 
 impl<T> Default for RouteTrieBuilder<T> {
@@ -289,6 +305,7 @@ impl<T> RouteTrieBuilder<T> {
             arena: PathArena::default(),
             errors: Vec::new(),
             count: 0,
+            name_ids: std::collections::HashMap::default(),
         }
     }
 
@@ -378,10 +395,10 @@ impl<T> RouteTrieBuilder<T> {
             PathMatch::Template(t) => {
                 let mut pieces = Vec::new();
                 parse_template(t, &mut pieces).map_err(invalid)?;
-                let names: Vec<Box<str>> = pieces
+                let names: Vec<&str> = pieces
                     .iter()
                     .filter_map(|p| match p {
-                        Piece::Param(n) | Piece::CatchAll(n) => Some((*n).into()),
+                        Piece::Param(n) | Piece::CatchAll(n) => Some(*n),
                         Piece::Static(_) => None,
                     })
                     .collect();
@@ -410,11 +427,28 @@ impl<T> RouteTrieBuilder<T> {
             }
             Err(InsertError::Capacity(what)) => return Err(capacity(what)),
         }
+        let params_start =
+            u32::try_from(self.trie.param_ids.len()).map_err(|_| capacity("parameter names"))?;
+        for name in &params {
+            let next = u32::try_from(self.trie.param_names.len())
+                .map_err(|_| capacity("parameter names"))?;
+            let id = match self.name_ids.get(*name) {
+                Some(id) => *id,
+                None => {
+                    self.name_ids.insert((*name).into(), next);
+                    self.trie.param_names.push((*name).into());
+                    next
+                }
+            };
+            self.trie.param_ids.push(id);
+        }
         self.trie.routes.push(RouteEntry {
             value,
             kind,
             host: host_id,
-            params: params.into_boxed_slice(),
+            params_start,
+            // At most MAX_TEMPLATE_PARAMS.
+            params_len: params.len() as u32,
         });
         Ok(())
     }
@@ -433,6 +467,7 @@ impl<T> RouteTrieBuilder<T> {
                     trie.paths = paths;
                     trie.roots = roots;
                     trie.routes.shrink_to_fit();
+                    trie.param_ids.shrink_to_fit();
                     return Ok(trie);
                 }
                 Err(_) => errors.push(RouteError::CapacityExceeded {
