@@ -5,8 +5,8 @@
 //! [`FrozenPaths`] that lookups use. Invariants (checked on the frozen form by
 //! [`FrozenPaths::check`]):
 //! - a node is reachable from exactly one root, by exactly one edge;
-//! - a static node other than a root has a non-empty label; `indices[i]` is the first byte of
-//!   `children[i]`'s label, and the `indices` are distinct, so at most one static child can
+//! - a static node other than a root has a non-empty label; each `children` entry pairs a
+//!   child with its label's first byte, and those bytes are distinct, so at most one static child can
 //!   continue a given path;
 //! - a param node has an empty label, no param or catch-all edge, no prefix slots, and its
 //!   static children start with `/`;
@@ -49,9 +49,8 @@ pub(crate) struct Node {
     label_start: u32,
     label_len: u32,
     pub(crate) kind: NodeKind,
-    /// First label byte of each static child, parallel to `children`.
-    indices: Vec<u8>,
-    children: Vec<u32>,
+    /// Static children with the first byte of their label (one allocation per node).
+    children: Vec<(u8, u32)>,
     param: u32,
     catch_all: u32,
     terminal: u32,
@@ -65,7 +64,6 @@ impl Node {
             label_start,
             label_len,
             kind,
-            indices: Vec::new(),
             children: Vec::new(),
             param: NONE,
             catch_all: NONE,
@@ -85,8 +83,7 @@ impl Node {
     }
 
     fn child_for(&self, b: u8) -> Option<u32> {
-        let i = self.indices.iter().position(|x| *x == b)?;
-        self.children.get(i).copied()
+        self.children.iter().find(|(x, _)| *x == b).map(|(_, c)| *c)
     }
 }
 
@@ -149,8 +146,7 @@ impl PathArena {
                 self.labels.extend_from_slice(s);
                 let child = self.push(Node::new(NodeKind::Static, start, s.len() as u32))?;
                 let parent = self.node_mut(n)?;
-                parent.indices.push(first);
-                parent.children.push(child);
+                parent.children.push((first, child));
                 return Ok(child);
             };
             let (common, label_len) = match self.node(c) {
@@ -182,7 +178,6 @@ impl PathArena {
             node.label_start + at32,
             node.label_len - at32,
         );
-        core::mem::swap(&mut tail.indices, &mut node.indices);
         core::mem::swap(&mut tail.children, &mut node.children);
         tail.param = core::mem::replace(&mut node.param, NONE);
         tail.catch_all = core::mem::replace(&mut node.catch_all, NONE);
@@ -197,8 +192,7 @@ impl PathArena {
             .unwrap_or_default();
         let t = self.push(tail)?;
         let node = self.node_mut(c)?;
-        node.indices.push(first);
-        node.children.push(t);
+        node.children.push((first, t));
         Ok(())
     }
 
@@ -295,7 +289,7 @@ impl FrozenBuilder {
                 .ok_or(InsertError::Capacity("dangling node index"))?;
             let child_start = u32::try_from(self.nodes.len())
                 .map_err(|_| InsertError::Capacity("path trie nodes"))?;
-            for c in &n.children {
+            for (_, c) in &n.children {
                 self.add(arena, *c)?;
             }
             let param = if n.param != NONE {

@@ -395,19 +395,20 @@ impl<T> RouteTrieBuilder<T> {
             PathMatch::Template(t) => {
                 let mut pieces = Vec::new();
                 parse_template(t, &mut pieces).map_err(invalid)?;
-                let names: Vec<&str> = pieces
-                    .iter()
-                    .filter_map(|p| match p {
-                        Piece::Param(n) | Piece::CatchAll(n) => Some(*n),
-                        Piece::Static(_) => None,
-                    })
-                    .collect();
-                let kind = if names.is_empty() {
+                let names = pieces.iter().filter_map(|p| match p {
+                    Piece::Param(n) | Piece::CatchAll(n) => Some(*n),
+                    Piece::Static(_) => None,
+                });
+                let kind = if names.clone().next().is_none() {
                     MatchKind::Exact
                 } else {
                     MatchKind::Template
                 };
-                (kind, names, insert_template(arena, root, &pieces, id))
+                (
+                    kind,
+                    names.collect(),
+                    insert_template(arena, root, &pieces, id),
+                )
             }
         };
         match result {
