@@ -20,5 +20,8 @@ pub mod engine;
 pub mod jwt;
 pub mod metrics;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(feature = "component")]
+pub mod component;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "component")))]
 mod filter;

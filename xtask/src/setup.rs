@@ -9,8 +9,9 @@ use xshell::{Shell, cmd};
 
 use crate::step;
 
-/// Rust targets the project builds for.
-const TARGETS: &[&str] = &["wasm32-wasip1"];
+/// Rust targets the project builds for: the proxy-wasm module (wasip1) and the WIT component
+/// (wasip2, whose linker emits a component; docs/component.md).
+const TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2"];
 
 /// The Envoy release the tests and the demo run.
 pub const ENVOY_VERSION: &str = "1.40.0";
