@@ -115,7 +115,10 @@ impl OutcomeLine {
 
     /// The line without its latency: what must be equal between two runs.
     pub fn decision(&self) -> Self {
-        Self { latency_ns: 0, ..self.clone() }
+        Self {
+            latency_ns: 0,
+            ..self.clone()
+        }
     }
 }
 
@@ -139,14 +142,26 @@ pub struct Replay {
 }
 
 /// Runs every record through `vm` in order; `progress` is called after each request.
-pub fn run(vm: &mut Vm, records: &[Record], names: &DecisionHeaders, mut progress: impl FnMut(usize)) -> Replay {
+pub fn run(
+    vm: &mut Vm,
+    records: &[Record],
+    names: &DecisionHeaders,
+    mut progress: impl FnMut(usize),
+) -> Replay {
     let t0 = Instant::now();
     let mut lines = Vec::with_capacity(records.len());
     for (i, rec) in records.iter().enumerate() {
         let o = vm.handle(&rec.request);
-        let id = rec.request.id.clone().unwrap_or_else(|| rec.line.to_string());
+        let id = rec
+            .request
+            .id
+            .clone()
+            .unwrap_or_else(|| rec.line.to_string());
         lines.push(OutcomeLine::new(&id, &o, names));
         progress(i + 1);
     }
-    Replay { lines, wall: t0.elapsed() }
+    Replay {
+        lines,
+        wall: t0.elapsed(),
+    }
 }

@@ -29,8 +29,18 @@ impl Latency {
         let mut v = values.to_vec();
         v.sort_unstable();
         let p = |q| percentile(&v, q).unwrap_or(0);
-        let mean = if v.is_empty() { 0.0 } else { v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64 };
-        Self { p50: p(50.0), p95: p(95.0), p99: p(99.0), max: v.last().copied().unwrap_or(0), mean }
+        let mean = if v.is_empty() {
+            0.0
+        } else {
+            v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64
+        };
+        Self {
+            p50: p(50.0),
+            p95: p(95.0),
+            p99: p(99.0),
+            max: v.last().copied().unwrap_or(0),
+            mean,
+        }
     }
 }
 
@@ -63,8 +73,18 @@ pub struct Summary {
 
 impl Summary {
     /// Summarises replayed lines.
-    pub fn new(lines: &[OutcomeLine], malformed: usize, wall: Duration, memory_bytes: usize) -> Self {
-        let mut s = Self { requests: lines.len(), malformed, memory_bytes, ..Self::default() };
+    pub fn new(
+        lines: &[OutcomeLine],
+        malformed: usize,
+        wall: Duration,
+        memory_bytes: usize,
+    ) -> Self {
+        let mut s = Self {
+            requests: lines.len(),
+            malformed,
+            memory_bytes,
+            ..Self::default()
+        };
         for l in lines {
             *s.by_action.entry(l.action.clone()).or_default() += 1;
             if let Some(st) = l.status {
@@ -83,18 +103,42 @@ impl Summary {
         let lat: Vec<u64> = lines.iter().map(|l| l.latency_ns).collect();
         s.latency_ns = Latency::of(&lat);
         s.wall_seconds = wall.as_secs_f64();
-        s.requests_per_second = if s.wall_seconds > 0.0 { lines.len() as f64 / s.wall_seconds } else { 0.0 };
+        s.requests_per_second = if s.wall_seconds > 0.0 {
+            lines.len() as f64 / s.wall_seconds
+        } else {
+            0.0
+        };
         s
     }
 
     /// Human-readable table.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "requests   {:>10}   malformed lines skipped {}", self.requests, self.malformed);
-        section(&mut out, "action", self.by_action.iter().map(|(k, v)| (k.clone(), *v)));
-        section(&mut out, "status", self.by_status.iter().map(|(k, v)| (k.to_string(), *v)));
-        section(&mut out, "route", self.by_route.iter().map(|(k, v)| (k.clone(), *v)));
-        section(&mut out, "reason", self.by_reason.iter().map(|(k, v)| (k.clone(), *v)));
+        let _ = writeln!(
+            out,
+            "requests   {:>10}   malformed lines skipped {}",
+            self.requests, self.malformed
+        );
+        section(
+            &mut out,
+            "action",
+            self.by_action.iter().map(|(k, v)| (k.clone(), *v)),
+        );
+        section(
+            &mut out,
+            "status",
+            self.by_status.iter().map(|(k, v)| (k.to_string(), *v)),
+        );
+        section(
+            &mut out,
+            "route",
+            self.by_route.iter().map(|(k, v)| (k.clone(), *v)),
+        );
+        section(
+            &mut out,
+            "reason",
+            self.by_reason.iter().map(|(k, v)| (k.clone(), *v)),
+        );
         if self.traps > 0 {
             let _ = writeln!(out, "traps      {:>10}", self.traps);
         }
@@ -112,7 +156,11 @@ impl Summary {
             "throughput     {:.0} requests/s ({} requests in {:.3} s, one VM)",
             self.requests_per_second, self.requests, self.wall_seconds
         );
-        let _ = writeln!(out, "VM memory      {:.1} MiB", self.memory_bytes as f64 / (1024.0 * 1024.0));
+        let _ = writeln!(
+            out,
+            "VM memory      {:.1} MiB",
+            self.memory_bytes as f64 / (1024.0 * 1024.0)
+        );
         out
     }
 }
@@ -128,7 +176,11 @@ fn section(out: &mut String, title: &str, rows: impl Iterator<Item = (String, us
         return;
     }
     let _ = writeln!(out, "{title}");
-    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<width$}  {v:>10}");
     }

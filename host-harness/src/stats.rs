@@ -36,7 +36,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
         return None;
     }
     let mid = v.get(n / 2).copied()?;
-    if n % 2 == 1 { Some(mid) } else { Some((v.get(n / 2 - 1).copied()? + mid) / 2.0) }
+    if n % 2 == 1 {
+        Some(mid)
+    } else {
+        Some((v.get(n / 2 - 1).copied()? + mid) / 2.0)
+    }
 }
 
 /// How the p-value was computed.
@@ -71,12 +75,21 @@ pub struct MannWhitney {
 /// Average ranks (1-based) of `values`, and the tie term Σ(t³ − t).
 fn ranks(values: &[f64]) -> (Vec<f64>, f64) {
     let mut idx: Vec<usize> = (0..values.len()).collect();
-    idx.sort_by(|&a, &b| values.get(a).unwrap_or(&0.0).total_cmp(values.get(b).unwrap_or(&0.0)));
+    idx.sort_by(|&a, &b| {
+        values
+            .get(a)
+            .unwrap_or(&0.0)
+            .total_cmp(values.get(b).unwrap_or(&0.0))
+    });
     let mut out = vec![0.0; values.len()];
     let mut tie_term = 0.0;
     let mut i = 0;
     while i < idx.len() {
-        let vi = idx.get(i).and_then(|&k| values.get(k)).copied().unwrap_or(0.0);
+        let vi = idx
+            .get(i)
+            .and_then(|&k| values.get(k))
+            .copied()
+            .unwrap_or(0.0);
         let mut j = i + 1;
         while j < idx.len() && idx.get(j).and_then(|&k| values.get(k)).copied() == Some(vi) {
             j += 1;
@@ -112,10 +125,10 @@ fn exact_pmf(m: usize, n: usize) -> Vec<f64> {
             }
             for u in (0..=max_u.saturating_sub(b_before)).rev() {
                 let add = ways.get(k).and_then(|r| r.get(u)).copied().unwrap_or(0.0);
-                if add != 0.0 {
-                    if let Some(dst) = ways.get_mut(k + 1).and_then(|r| r.get_mut(u + b_before)) {
-                        *dst += add;
-                    }
+                if add != 0.0
+                    && let Some(dst) = ways.get_mut(k + 1).and_then(|r| r.get_mut(u + b_before))
+                {
+                    *dst += add;
                 }
             }
         }
@@ -135,7 +148,8 @@ fn erfc(x: f64) -> f64 {
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let r = t * poly.exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }

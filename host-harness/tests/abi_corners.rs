@@ -1,5 +1,12 @@
 //! Odd corners of the ABI, exercised by small purpose-built modules written in WAT.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use host_harness::host::{
     Action, FailurePolicy, Host, HostError, HostOptions, HttpRequest, MetricValue, Routing, Tls,
 };
@@ -46,7 +53,10 @@ fn module(body: &str) -> Vec<u8> {
 }
 
 fn host(body: &str, policy: FailurePolicy) -> Host {
-    let options = HostOptions { failure_policy: policy, ..HostOptions::default() };
+    let options = HostOptions {
+        failure_policy: policy,
+        ..HostOptions::default()
+    };
     Host::new(&module(body), options).unwrap()
 }
 
@@ -61,7 +71,9 @@ fn req(path: &str) -> HttpRequest {
 }
 
 fn messages(logs: &[host_harness::host::LogLine]) -> Vec<String> {
-    logs.iter().map(|l| format!("{}:{}", l.context_id, l.message)).collect()
+    logs.iter()
+        .map(|l| format!("{}:{}", l.context_id, l.message))
+        .collect()
 }
 
 const LIFECYCLE: &str = r#"
@@ -87,7 +99,9 @@ const LIFECYCLE: &str = r#"
 
 #[test]
 fn call_order_and_context_ids_follow_envoy() {
-    let mut vm = host(LIFECYCLE, FailurePolicy::FailClosed).start(b"{}").unwrap();
+    let mut vm = host(LIFECYCLE, FailurePolicy::FailClosed)
+        .start(b"{}")
+        .unwrap();
     assert_eq!(
         messages(vm.start_logs()),
         ["1:init", "1:create", "1:vm_start", "1:configure"]
@@ -96,7 +110,14 @@ fn call_order_and_context_ids_follow_envoy() {
     assert_eq!(a.action, Action::Continue);
     assert_eq!(
         messages(&a.logs),
-        ["2:create", "2:request_headers", "2:response_headers", "2:log", "2:done", "2:delete"]
+        [
+            "2:create",
+            "2:request_headers",
+            "2:response_headers",
+            "2:log",
+            "2:done",
+            "2:delete"
+        ]
     );
     let b = vm.handle(&req("/b"));
     assert_eq!(b.context_id, 3, "context ids are never reused");
@@ -152,11 +173,20 @@ const TRAPS_ON_BOOM: &str = r#"
 
 #[test]
 fn a_trap_fails_closed_by_default() {
-    let mut vm = host(TRAPS_ON_BOOM, FailurePolicy::FailClosed).start(b"").unwrap();
+    let mut vm = host(TRAPS_ON_BOOM, FailurePolicy::FailClosed)
+        .start(b"")
+        .unwrap();
     assert_eq!(vm.handle(&req("/ok")).action, Action::Continue);
     let o = vm.handle(&req("/boom"));
-    assert_eq!((o.action, o.status, o.details.as_deref()), (Action::Error, Some(503), Some("wasm_fail_stream")));
-    assert!(o.trap.as_deref().unwrap().contains("unreachable"), "{:?}", o.trap);
+    assert_eq!(
+        (o.action, o.status, o.details.as_deref()),
+        (Action::Error, Some(503), Some("wasm_fail_stream"))
+    );
+    assert!(
+        o.trap.as_deref().unwrap().contains("unreachable"),
+        "{:?}",
+        o.trap
+    );
     let later = vm.handle(&req("/ok"));
     assert_eq!((later.action, later.status), (Action::Error, Some(503)));
     assert!(vm.failed().is_some());
@@ -164,7 +194,9 @@ fn a_trap_fails_closed_by_default() {
 
 #[test]
 fn a_trap_fails_open_or_reloads_per_policy() {
-    let mut vm = host(TRAPS_ON_BOOM, FailurePolicy::FailOpen).start(b"").unwrap();
+    let mut vm = host(TRAPS_ON_BOOM, FailurePolicy::FailOpen)
+        .start(b"")
+        .unwrap();
     let o = vm.handle(&req("/boom"));
     assert_eq!(o.action, Action::Continue);
     assert!(o.trap.is_some());
@@ -172,7 +204,9 @@ fn a_trap_fails_open_or_reloads_per_policy() {
     assert_eq!(later.action, Action::Continue);
     assert!(later.filter_skipped);
 
-    let mut vm = host(TRAPS_ON_BOOM, FailurePolicy::FailReload).start(b"").unwrap();
+    let mut vm = host(TRAPS_ON_BOOM, FailurePolicy::FailReload)
+        .start(b"")
+        .unwrap();
     assert_eq!(vm.handle(&req("/boom")).status, Some(503));
     let later = vm.handle(&req("/ok"));
     assert_eq!(later.action, Action::Continue);
@@ -200,8 +234,11 @@ fn fd_write_goes_to_the_log_and_proc_exit_does_not_trap() {
     let o = vm.handle(&req("/"));
     assert_eq!(o.trap, None);
     assert_eq!(o.action, Action::Continue);
-    let lines: Vec<(String, String)> =
-        o.logs.iter().map(|l| (format!("{:?}", l.level), l.message.clone())).collect();
+    let lines: Vec<(String, String)> = o
+        .logs
+        .iter()
+        .map(|l| (format!("{:?}", l.level), l.message.clone()))
+        .collect();
     assert_eq!(
         lines,
         [
@@ -247,11 +284,22 @@ fn metrics_use_envoy_names_and_rules() {
         assert_eq!(vm.handle(&req("/")).trap, None);
     }
     let m = vm.metrics();
-    assert_eq!(m.value("wasmcustom.trieguard.requests"), Some(&MetricValue::Counter { value: 3 }));
-    assert_eq!(m.value("wasmcustom.trieguard.inflight"), Some(&MetricValue::Gauge { value: 9 }));
+    assert_eq!(
+        m.value("wasmcustom.trieguard.requests"),
+        Some(&MetricValue::Counter { value: 3 })
+    );
+    assert_eq!(
+        m.value("wasmcustom.trieguard.inflight"),
+        Some(&MetricValue::Gauge { value: 9 })
+    );
     assert_eq!(
         m.value("wasmcustom.trieguard.latency"),
-        Some(&MetricValue::Histogram { count: 3, sum: 126, min: 42, max: 42 })
+        Some(&MetricValue::Histogram {
+            count: 3,
+            sum: 126,
+            min: 42,
+            max: 42
+        })
     );
 }
 
@@ -277,8 +325,16 @@ fn local_reply_is_deferred_wins_over_pause_and_the_plugin_sees_its_response_head
     let o = vm.handle(&req("/"));
     assert_eq!((o.action, o.status), (Action::Deny, Some(401)));
     assert_eq!(o.details.as_deref(), Some("no_credentials"));
-    assert_eq!(o.response_header("x-trieguard-reason"), Some("auth.missing"));
-    assert_eq!(o.response_header("x-seen"), Some("yes"), "{:?}", o.response_headers);
+    assert_eq!(
+        o.response_header("x-trieguard-reason"),
+        Some("auth.missing")
+    );
+    assert_eq!(
+        o.response_header("x-seen"),
+        Some("yes"),
+        "{:?}",
+        o.response_headers
+    );
     assert_eq!(o.response_header("content-length"), Some("14"));
     assert_eq!(o.response_body, br#"{"status":401}"#);
 }
@@ -316,7 +372,9 @@ fn property_probe(path: &str) -> String {
 }
 
 fn property(path: &str, r: &HttpRequest) -> Result<Vec<u8>, u32> {
-    let mut vm = host(&property_probe(path), FailurePolicy::FailClosed).start(b"").unwrap();
+    let mut vm = host(&property_probe(path), FailurePolicy::FailClosed)
+        .start(b"")
+        .unwrap();
     let o = vm.handle(r);
     match o.action {
         Action::Continue => Ok(o.request_header("x-prop").unwrap_or("").as_bytes().to_vec()),
@@ -327,21 +385,47 @@ fn property(path: &str, r: &HttpRequest) -> Result<Vec<u8>, u32> {
 #[test]
 fn properties_use_envoy_encodings() {
     let mut tls = req("/v1/orders/42?x=1");
-    tls.tls = Some(Tls { version: "TLSv1.3".into(), sni: None, mtls: false });
+    tls.tls = Some(Tls {
+        version: "TLSv1.3".into(),
+        sni: None,
+        mtls: false,
+    });
     tls.source = Some("203.0.113.7:51234".into());
-    assert_eq!(property("connection\0tls_version", &tls), Ok(b"TLSv1.3".to_vec()));
-    assert_eq!(property("connection\0tls_version", &req("/")), Err(1), "absent on plaintext");
-    assert_eq!(property("source\0address", &tls), Ok(b"203.0.113.7:51234".to_vec()));
-    assert_eq!(property("request\0path", &tls), Ok(b"/v1/orders/42?x=1".to_vec()));
-    assert_eq!(property("request\0url_path", &tls), Ok(b"/v1/orders/42".to_vec()));
-    assert_eq!(property("request\0host", &tls), Ok(b"api.example.com".to_vec()));
+    assert_eq!(
+        property("connection\0tls_version", &tls),
+        Ok(b"TLSv1.3".to_vec())
+    );
+    assert_eq!(
+        property("connection\0tls_version", &req("/")),
+        Err(1),
+        "absent on plaintext"
+    );
+    assert_eq!(
+        property("source\0address", &tls),
+        Ok(b"203.0.113.7:51234".to_vec())
+    );
+    assert_eq!(
+        property("request\0path", &tls),
+        Ok(b"/v1/orders/42?x=1".to_vec())
+    );
+    assert_eq!(
+        property("request\0url_path", &tls),
+        Ok(b"/v1/orders/42".to_vec())
+    );
+    assert_eq!(
+        property("request\0host", &tls),
+        Ok(b"api.example.com".to_vec())
+    );
     assert_eq!(property("request\0scheme", &tls), Ok(b"https".to_vec()));
     assert_eq!(property("plugin_name", &tls), Ok(b"trieguard".to_vec()));
     assert_eq!(property("no\0such", &tls), Err(1));
     // Integers are 8-byte little-endian (port 65 = "A" then seven NULs).
     let mut low = req("/");
     low.source = Some("10.0.0.1:65".into());
-    assert_eq!(property("source\0port", &low), Ok(b"A\0\0\0\0\0\0\0".to_vec()));
+    assert_eq!(
+        property("source\0port", &low),
+        Ok(b"A\0\0\0\0\0\0\0".to_vec())
+    );
 }
 
 #[test]
@@ -356,25 +440,49 @@ fn cluster_header_is_resolved_after_the_last_header_change() {
        (i32.const 0))"#;
     let routing = |clusters: &[&str]| Routing {
         cluster_header: Some("x-trieguard-cluster".into()),
-        clusters: Some(clusters.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>()),
+        clusters: Some(
+            clusters
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<_>>(),
+        ),
     };
-    let options = HostOptions { routing: routing(&["orders", "billing"]), ..HostOptions::default() };
-    let mut vm = Host::new(&module(body), options).unwrap().start(b"").unwrap();
+    let options = HostOptions {
+        routing: routing(&["orders", "billing"]),
+        ..HostOptions::default()
+    };
+    let mut vm = Host::new(&module(body), options)
+        .unwrap()
+        .start(b"")
+        .unwrap();
     let mut r = req("/");
-    r.headers.push(("x-trieguard-cluster".into(), "orders".into()));
+    r.headers
+        .push(("x-trieguard-cluster".into(), "orders".into()));
     let o = vm.handle(&r);
     assert_eq!(o.cluster.as_deref(), Some("billing"));
     assert_eq!(o.foreign_calls, ["clear_route_cache"]);
     assert_eq!(
-        o.request_headers.iter().filter(|(k, _)| k == "x-trieguard-cluster").count(),
+        o.request_headers
+            .iter()
+            .filter(|(k, _)| k == "x-trieguard-cluster")
+            .count(),
         1,
         "replace removes the client's copy"
     );
 
-    let options = HostOptions { routing: routing(&["orders"]), ..HostOptions::default() };
-    let mut vm = Host::new(&module(body), options).unwrap().start(b"").unwrap();
+    let options = HostOptions {
+        routing: routing(&["orders"]),
+        ..HostOptions::default()
+    };
+    let mut vm = Host::new(&module(body), options)
+        .unwrap()
+        .start(b"")
+        .unwrap();
     let o = vm.handle(&r);
-    assert_eq!((o.action, o.status, o.details.as_deref()), (Action::Error, Some(503), Some("cluster_not_found")));
+    assert_eq!(
+        (o.action, o.status, o.details.as_deref()),
+        (Action::Error, Some(503), Some("cluster_not_found"))
+    );
 }
 
 #[test]
@@ -383,11 +491,20 @@ fn start_up_failures_are_reported() {
      (data (i32.const 100) "config error at hosts[0]: empty")
      (func (export "proxy_on_configure") (param i32 i32) (result i32)
        (drop (call $log (i32.const 4) (i32.const 100) (i32.const 31))) (i32.const 0))"#;
-    let err = host(rejecting, FailurePolicy::FailClosed).start(b"{}").unwrap_err();
+    let err = host(rejecting, FailurePolicy::FailClosed)
+        .start(b"{}")
+        .unwrap_err();
     assert!(matches!(err, HostError::ConfigurationRejected { .. }));
-    assert!(err.to_string().contains("config error at hosts[0]: empty"), "{err}");
+    assert!(
+        err.to_string().contains("config error at hosts[0]: empty"),
+        "{err}"
+    );
 
-    let no_abi = Host::new(b"(module (memory (export \"memory\") 1))", HostOptions::default()).unwrap();
+    let no_abi = Host::new(
+        b"(module (memory (export \"memory\") 1))",
+        HostOptions::default(),
+    )
+    .unwrap();
     assert!(matches!(no_abi.start(b""), Err(HostError::UnsupportedAbi)));
 
     // Only logging, clocks and randomness work inside _initialize.
@@ -397,8 +514,19 @@ fn start_up_failures_are_reported() {
        (drop (call $now (i32.const 1000)))
        (drop (call $random (i32.const 1000) (i32.const 16)))
        (drop (call $prop (i32.const 100) (i32.const 11) (i32.const 1000) (i32.const 1004))))"#;
-    let err = host(early, FailurePolicy::FailClosed).start(b"").unwrap_err();
-    assert!(matches!(err, HostError::Trap { phase: "_initialize", .. }), "{err}");
+    let err = host(early, FailurePolicy::FailClosed)
+        .start(b"")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::Trap {
+                phase: "_initialize",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -414,7 +542,10 @@ fn configuration_buffer_is_readable_during_on_configure_only() {
        (call $deny (i32.add (i32.const 600) (i32.load (i32.const 1004))))
        (i32.const 0))"#;
     let h = host(body, FailurePolicy::FailClosed);
-    assert!(matches!(h.start(b"four"), Err(HostError::ConfigurationRejected { .. })));
+    assert!(matches!(
+        h.start(b"four"),
+        Err(HostError::ConfigurationRejected { .. })
+    ));
     let mut vm = h.start(b"fives").unwrap();
     assert_eq!(vm.handle(&req("/")).status, Some(600));
 }

@@ -1,5 +1,12 @@
 //! `stats::mann_whitney` against SciPy's `mannwhitneyu` (vectors from `tests/data/mannwhitney_scipy.py`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use host_harness::stats::mann_whitney;
 
 fn close(ours: f64, theirs: f64, what: &str, name: &str) {

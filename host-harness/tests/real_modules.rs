@@ -4,7 +4,16 @@
 //! `cargo build -p plugin -p route-cache-probe --target wasm32-wasip1 --release`; the tests look in
 //! `$TRIEGUARD_WASM_DIR`, `$CARGO_TARGET_DIR/wasm32-wasip1/release` and the workspace's `target/`.
 
-use host_harness::host::{Action, FailurePolicy, Host, HostError, HostOptions, HttpRequest, Routing, Tls};
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use host_harness::host::{
+    Action, FailurePolicy, Host, HostError, HostOptions, HttpRequest, Routing, Tls,
+};
 use std::path::PathBuf;
 
 fn artefact(name: &str) -> PathBuf {
@@ -28,7 +37,12 @@ fn options() -> HostOptions {
     HostOptions {
         routing: Routing {
             cluster_header: Some("x-trieguard-cluster".into()),
-            clusters: Some(["orders", "billing"].into_iter().map(String::from).collect()),
+            clusters: Some(
+                ["orders", "billing"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            ),
         },
         failure_policy: FailurePolicy::FailClosed,
         ..HostOptions::default()
@@ -40,8 +54,15 @@ fn req(authority: &str, path: &str, headers: &[(&str, &str)]) -> HttpRequest {
         method: "GET".into(),
         authority: authority.into(),
         path: path.into(),
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        tls: Some(Tls { version: "TLSv1.3".into(), sni: None, mtls: false }),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        tls: Some(Tls {
+            version: "TLSv1.3".into(),
+            sni: None,
+            mtls: false,
+        }),
         source: Some("203.0.113.7:51234".into()),
         ..HttpRequest::default()
     }
@@ -65,12 +86,26 @@ fn trieguard() -> &'static Host {
 fn trieguard_routes_and_denies_the_example_policy() {
     let mut vm = trieguard().start(POLICY).unwrap();
 
-    let o = vm.handle(&req("api.example.com", "/orders/42?x=1", &[("x-trieguard-route", "forged")]));
+    let o = vm.handle(&req(
+        "api.example.com",
+        "/orders/42?x=1",
+        &[("x-trieguard-route", "forged")],
+    ));
     assert_eq!(o.action, Action::Continue, "{o:?}");
     assert_eq!(o.request_header("x-trieguard-route"), Some("orders"));
     assert_eq!(o.cluster.as_deref(), Some("orders"));
-    assert_eq!(o.request_headers.iter().filter(|(k, _)| k == "x-trieguard-route").count(), 1);
-    assert!(o.foreign_calls.iter().any(|f| f == "clear_route_cache"), "{:?}", o.foreign_calls);
+    assert_eq!(
+        o.request_headers
+            .iter()
+            .filter(|(k, _)| k == "x-trieguard-route")
+            .count(),
+        1
+    );
+    assert!(
+        o.foreign_calls.iter().any(|f| f == "clear_route_cache"),
+        "{:?}",
+        o.foreign_calls
+    );
 
     let o = vm.handle(&req("api.example.com", "/billing/7", &[]));
     assert_eq!(o.cluster.as_deref(), Some("billing"));
@@ -104,10 +139,17 @@ fn route_cache_probe_routes_by_the_header_it_sets() {
     let host = Host::from_file(&artefact("route_cache_probe.wasm"), options()).unwrap();
     for (mode, calls) in [("keep", 0), ("clear", 1)] {
         let mut vm = host.start(format!("billing {mode}").as_bytes()).unwrap();
-        let o = vm.handle(&req("api.example.com", "/", &[("x-trieguard-cluster", "orders")]));
+        let o = vm.handle(&req(
+            "api.example.com",
+            "/",
+            &[("x-trieguard-cluster", "orders")],
+        ));
         assert_eq!(o.action, Action::Continue);
         assert_eq!(o.cluster.as_deref(), Some("billing"), "mode {mode}");
         assert_eq!(o.foreign_calls.len(), calls);
     }
-    assert!(matches!(host.start(b"billing sometimes"), Err(HostError::ConfigurationRejected { .. })));
+    assert!(matches!(
+        host.start(b"billing sometimes"),
+        Err(HostError::ConfigurationRejected { .. })
+    ));
 }

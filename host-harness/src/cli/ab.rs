@@ -118,10 +118,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             *by_kind.entry(k.clone()).or_insert(0usize) += 1;
             diffs.push(Diff { id, kind: k, a, b });
         }
-        if let Some(pb) = &pb {
-            if i % 256 == 0 {
-                pb.set_position(i as u64);
-            }
+        if let Some(pb) = pb.as_ref().filter(|_| i % 256 == 0) {
+            pb.set_position(i as u64);
         }
     }
     if let Some(pb) = pb {

@@ -35,6 +35,7 @@ pub struct HostArgs {
 
 /// `failure_policy` values.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[allow(clippy::enum_variant_names)] // Envoy's own names: FAIL_CLOSED, FAIL_OPEN, FAIL_RELOAD.
 pub enum PolicyArg {
     /// 503 for the trapping request and every later one.
     FailClosed,
@@ -183,10 +184,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let pb = progress(records.len(), "replay");
     let result = replay::run(&mut vm, &records, &names, |i| {
-        if let Some(pb) = &pb {
-            if i % 256 == 0 || i == records.len() {
-                pb.set_position(i as u64);
-            }
+        if let Some(pb) = pb.as_ref().filter(|_| i % 256 == 0 || i == records.len()) {
+            pb.set_position(i as u64);
         }
     });
     if let Some(pb) = pb {

@@ -60,7 +60,10 @@ impl Guest {
     /// For proxy hostcalls: a bad pointer answers `InvalidMemoryAccess`.
     pub(crate) fn proxy(exports: Option<GuestExports>) -> CallResult<Self> {
         let exports = exports.ok_or(CallError::from(WasmResult::InvalidMemoryAccess))?;
-        Ok(Self { exports, fault: WasmResult::InvalidMemoryAccess as i32 })
+        Ok(Self {
+            exports,
+            fault: WasmResult::InvalidMemoryAccess as i32,
+        })
     }
 
     /// For WASI calls: a bad pointer answers `EFAULT`.
@@ -72,7 +75,9 @@ impl Guest {
 
     fn range(&self, len_total: usize, ptr: i32, len: i32) -> CallResult<std::ops::Range<usize>> {
         let start = ptr as u32 as usize;
-        let end = start.checked_add(len as u32 as usize).ok_or(CallError::Status(self.fault))?;
+        let end = start
+            .checked_add(len as u32 as usize)
+            .ok_or(CallError::Status(self.fault))?;
         if end > len_total {
             return Err(CallError::Status(self.fault));
         }
@@ -83,11 +88,18 @@ impl Guest {
     pub(crate) fn read(&self, store: impl AsContext, ptr: i32, len: i32) -> CallResult<Vec<u8>> {
         let data = self.exports.memory.data(&store);
         let range = self.range(data.len(), ptr, len)?;
-        data.get(range).map(<[u8]>::to_vec).ok_or(CallError::Status(self.fault))
+        data.get(range)
+            .map(<[u8]>::to_vec)
+            .ok_or(CallError::Status(self.fault))
     }
 
     /// Reads a UTF-8 string (lossily: invalid sequences become U+FFFD).
-    pub(crate) fn read_string(&self, store: impl AsContext, ptr: i32, len: i32) -> CallResult<String> {
+    pub(crate) fn read_string(
+        &self,
+        store: impl AsContext,
+        ptr: i32,
+        len: i32,
+    ) -> CallResult<String> {
         let bytes = self.read(store, ptr, len)?;
         Ok(match String::from_utf8(bytes) {
             Ok(s) => s,
@@ -98,12 +110,20 @@ impl Guest {
     /// Reads a little-endian `u32`.
     pub(crate) fn read_u32(&self, store: impl AsContext, ptr: i32) -> CallResult<u32> {
         let b = self.read(store, ptr, 4)?;
-        let arr: [u8; 4] = b.as_slice().try_into().map_err(|_| CallError::Status(self.fault))?;
+        let arr: [u8; 4] = b
+            .as_slice()
+            .try_into()
+            .map_err(|_| CallError::Status(self.fault))?;
         Ok(u32::from_le_bytes(arr))
     }
 
     /// Writes `bytes` at `ptr`.
-    pub(crate) fn write(&self, mut store: impl AsContextMut, ptr: i32, bytes: &[u8]) -> CallResult<()> {
+    pub(crate) fn write(
+        &self,
+        mut store: impl AsContextMut,
+        ptr: i32,
+        bytes: &[u8],
+    ) -> CallResult<()> {
         let data = self.exports.memory.data_mut(&mut store);
         let len = i32::try_from(bytes.len()).map_err(|_| CallError::Status(self.fault))?;
         let range = self.range(data.len(), ptr, len)?;
@@ -134,8 +154,13 @@ impl Guest {
         // Check the out-pointers first so that a bad pointer does not leak a guest allocation.
         self.check_writable(&*caller, ptr_ptr, 4)?;
         self.check_writable(&*caller, len_ptr, 4)?;
-        let addr = if bytes.is_empty() { 0 } else { self.alloc_copy(caller, bytes)? };
-        let len = u32::try_from(bytes.len()).map_err(|_| CallError::from(WasmResult::InternalFailure))?;
+        let addr = if bytes.is_empty() {
+            0
+        } else {
+            self.alloc_copy(caller, bytes)?
+        };
+        let len =
+            u32::try_from(bytes.len()).map_err(|_| CallError::from(WasmResult::InternalFailure))?;
         self.write_u32(&mut *caller, ptr_ptr, addr as u32)?;
         self.write_u32(&mut *caller, len_ptr, len)
     }
@@ -146,9 +171,18 @@ impl Guest {
     }
 
     /// Allocates `bytes.len()` bytes in the guest and copies `bytes` there.
-    pub(crate) fn alloc_copy<T: 'static>(&self, caller: &mut Caller<'_, T>, bytes: &[u8]) -> CallResult<i32> {
-        let alloc = self.exports.alloc.clone().ok_or(CallError::from(WasmResult::InternalFailure))?;
-        let size = i32::try_from(bytes.len()).map_err(|_| CallError::from(WasmResult::InternalFailure))?;
+    pub(crate) fn alloc_copy<T: 'static>(
+        &self,
+        caller: &mut Caller<'_, T>,
+        bytes: &[u8],
+    ) -> CallResult<i32> {
+        let alloc = self
+            .exports
+            .alloc
+            .clone()
+            .ok_or(CallError::from(WasmResult::InternalFailure))?;
+        let size =
+            i32::try_from(bytes.len()).map_err(|_| CallError::from(WasmResult::InternalFailure))?;
         // A trap inside the guest allocator fails the VM like any other trap.
         let addr = alloc.call(&mut *caller, size)?;
         if addr == 0 {
@@ -161,6 +195,8 @@ impl Guest {
 
 impl std::fmt::Debug for GuestExports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuestExports").field("has_alloc", &self.alloc.is_some()).finish_non_exhaustive()
+        f.debug_struct("GuestExports")
+            .field("has_alloc", &self.alloc.is_some())
+            .finish_non_exhaustive()
     }
 }

@@ -86,7 +86,12 @@ impl Metrics {
         self.stats.entry(full.clone()).or_insert(match t {
             MetricType::Counter => MetricValue::Counter { value: 0 },
             MetricType::Gauge => MetricValue::Gauge { value: 0 },
-            MetricType::Histogram => MetricValue::Histogram { count: 0, sum: 0, min: 0, max: 0 },
+            MetricType::Histogram => MetricValue::Histogram {
+                count: 0,
+                sum: 0,
+                min: 0,
+                max: 0,
+            },
         });
         self.ids.insert(id, full);
         id
@@ -124,7 +129,12 @@ impl Metrics {
         match self.stat(id) {
             Some(MetricValue::Counter { value }) => *value = value.saturating_add(v),
             Some(MetricValue::Gauge { value }) => *value = v,
-            Some(MetricValue::Histogram { count, sum, min, max }) => {
+            Some(MetricValue::Histogram {
+                count,
+                sum,
+                min,
+                max,
+            }) => {
                 if *count == 0 || v < *min {
                     *min = v;
                 }
@@ -169,7 +179,15 @@ pub fn prometheus_name(full_name: &str) -> String {
         .strip_prefix(CUSTOM_STAT_NAMESPACE)
         .and_then(|s| s.strip_prefix('.'))
         .unwrap_or(full_name);
-    bare.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    bare.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -189,7 +207,10 @@ mod tests {
         m.increment(4, 2).unwrap();
         m.increment(12, 3).unwrap();
         assert_eq!(m.get(4), Ok(5));
-        assert_eq!(m.value("wasmcustom.a"), Some(&MetricValue::Counter { value: 5 }));
+        assert_eq!(
+            m.value("wasmcustom.a"),
+            Some(&MetricValue::Counter { value: 5 })
+        );
     }
 
     #[test]
@@ -211,7 +232,12 @@ mod tests {
         assert_eq!(m.get(h), Err(WasmResult::BadArgument));
         assert_eq!(
             m.value("wasmcustom.h"),
-            Some(&MetricValue::Histogram { count: 2, sum: 10, min: 3, max: 7 })
+            Some(&MetricValue::Histogram {
+                count: 2,
+                sum: 10,
+                min: 3,
+                max: 7
+            })
         );
         assert_eq!(m.get(400), Err(WasmResult::NotFound));
         assert_eq!(m.record(400, 1), Err(WasmResult::NotFound));
@@ -220,6 +246,9 @@ mod tests {
 
     #[test]
     fn prometheus_names_are_sanitised() {
-        assert_eq!(prometheus_name("wasmcustom.trieguard_route=orders.x-y"), "trieguard_route_orders_x_y");
+        assert_eq!(
+            prometheus_name("wasmcustom.trieguard_route=orders.x-y"),
+            "trieguard_route_orders_x_y"
+        );
     }
 }

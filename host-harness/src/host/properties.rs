@@ -31,7 +31,9 @@ use super::state::ProxyState;
 
 fn split_path(path: &[u8]) -> Vec<&str> {
     let path = path.strip_suffix(&[0]).unwrap_or(path);
-    path.split(|b| *b == 0).map(|s| std::str::from_utf8(s).unwrap_or("\u{fffd}")).collect()
+    path.split(|b| *b == 0)
+        .map(|s| std::str::from_utf8(s).unwrap_or("\u{fffd}"))
+        .collect()
 }
 
 fn int(v: i64) -> Vec<u8> {
@@ -39,7 +41,10 @@ fn int(v: i64) -> Vec<u8> {
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Splits `ip:port` / `[v6]:port` into its port.
@@ -55,10 +60,8 @@ pub(crate) fn normalise_key(path: &[u8]) -> Vec<u8> {
 /// Looks up a property; `None` is `NotFound`.
 pub(crate) fn lookup(state: &ProxyState, raw_path: &[u8]) -> Option<Vec<u8>> {
     let key = normalise_key(raw_path);
-    if let Some(stream) = &state.stream {
-        if let Some(v) = stream.filter_state.get(&key) {
-            return Some(v.clone());
-        }
+    if let Some(v) = state.stream.as_ref().and_then(|s| s.filter_state.get(&key)) {
+        return Some(v.clone());
     }
     if let Some(v) = state.root_filter_state.get(&key) {
         return Some(v.clone());
@@ -90,7 +93,9 @@ pub(crate) fn lookup(state: &ProxyState, raw_path: &[u8]) -> Option<Vec<u8>> {
         ["request", "method"] => s(&req.method),
         ["request", "scheme"] => s(req.scheme()),
         ["request", "headers"] => Some(pairs::encode(&stream.request_headers)),
-        ["request", "headers", name] => header(&stream.request_headers, &name.to_ascii_lowercase()).and_then(s),
+        ["request", "headers", name] => {
+            header(&stream.request_headers, &name.to_ascii_lowercase()).and_then(s)
+        }
         ["request", "referer"] => header(&stream.request_headers, "referer").and_then(s),
         ["request", "useragent"] => header(&stream.request_headers, "user-agent").and_then(s),
         ["request", "id"] => s(&stream.request_id),
@@ -99,11 +104,15 @@ pub(crate) fn lookup(state: &ProxyState, raw_path: &[u8]) -> Option<Vec<u8>> {
         ["request", "size" | "total_size"] => Some(int(0)),
         ["response", "code"] => stream.response_code.map(|c| int(i64::from(c))),
         ["response", "code_details"] => stream.response_details.as_deref().and_then(s),
-        ["response", "headers"] if stream.response_code.is_some() => Some(pairs::encode(&stream.response_headers)),
+        ["response", "headers"] if stream.response_code.is_some() => {
+            Some(pairs::encode(&stream.response_headers))
+        }
         ["source", "address"] => s(source),
         ["source", "port"] => port_of(source).map(int),
         ["connection", "tls_version"] => req.tls.as_ref().map(|t| t.version.as_bytes().to_vec()),
-        ["connection", "requested_server_name"] => req.tls.as_ref().and_then(|t| t.sni.as_deref()).and_then(s),
+        ["connection", "requested_server_name"] => {
+            req.tls.as_ref().and_then(|t| t.sni.as_deref()).and_then(s)
+        }
         ["connection", "mtls"] => Some(vec![u8::from(req.tls.as_ref().is_some_and(|t| t.mtls))]),
         ["connection", "id"] => Some(int(i64::from(stream.id))),
         _ => None,

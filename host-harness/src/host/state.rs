@@ -37,7 +37,11 @@ pub struct CapturedLog {
 impl CapturedLog {
     pub(crate) fn push(&mut self, level: LogLevel, message: String) {
         if self.lines.len() < MAX_LOG_LINES {
-            self.lines.push(LogLine { context_id: self.current_context, level, message });
+            self.lines.push(LogLine {
+                context_id: self.current_context,
+                level,
+                message,
+            });
         } else {
             self.dropped += 1;
         }

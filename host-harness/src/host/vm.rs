@@ -5,7 +5,9 @@ use super::memory::GuestExports;
 use super::metrics::Metrics;
 use super::pairs::Header;
 use super::request::HttpRequest;
-use super::state::{HostState, LogLine, PluginInfo, ProxyState, StreamPhase, StreamState, WasiState};
+use super::state::{
+    HostState, LogLine, PluginInfo, ProxyState, StreamPhase, StreamState, WasiState,
+};
 use super::{proxy, wasi};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -107,7 +109,11 @@ fn error_lines(logs: &[LogLine]) -> String {
         .filter(|l| l.level >= super::abi::LogLevel::Error)
         .map(|l| l.message.as_str())
         .collect();
-    if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) }
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", errors.join("; "))
+    }
 }
 
 fn wasm_err(e: impl std::fmt::Display) -> HostError {
@@ -125,7 +131,8 @@ fn runtime() -> Result<&'static Runtime, HostError> {
     let r = RUNTIME.get_or_init(|| {
         let engine = Engine::new(&wasmtime::Config::new()).map_err(|e| format!("{e:#}"))?;
         let mut linker = Linker::new(&engine);
-        proxy::add_to_linker(&mut linker, |s: &mut HostState| &mut s.proxy).map_err(|e| format!("{e:#}"))?;
+        proxy::add_to_linker(&mut linker, |s: &mut HostState| &mut s.proxy)
+            .map_err(|e| format!("{e:#}"))?;
         wasi::add_to_linker(&mut linker, HostState::wasi_view).map_err(|e| format!("{e:#}"))?;
         Ok(Runtime { engine, linker })
     });
@@ -150,7 +157,9 @@ struct HostInner {
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Host").field("options", &self.inner.options).finish_non_exhaustive()
+        f.debug_struct("Host")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -159,12 +168,17 @@ impl Host {
     pub fn new(wasm: &[u8], options: HostOptions) -> Result<Self, HostError> {
         let rt = runtime()?;
         let module = Module::new(&rt.engine, wasm).map_err(wasm_err)?;
-        Ok(Self { inner: Arc::new(HostInner { module, options }) })
+        Ok(Self {
+            inner: Arc::new(HostInner { module, options }),
+        })
     }
 
     /// Reads and compiles a `.wasm` file.
     pub fn from_file(path: &Path, options: HostOptions) -> Result<Self, HostError> {
-        let bytes = std::fs::read(path).map_err(|source| HostError::Io { path: path.display().to_string(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| HostError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::new(&bytes, options)
     }
 
@@ -227,7 +241,10 @@ fn typed<P: WasmParams, R: WasmResults>(
         Some(f) => f
             .typed::<P, R>(&*store)
             .map(Some)
-            .map_err(|e| HostError::BadExport { name, problem: format!("{e:#}") }),
+            .map_err(|e| HostError::BadExport {
+                name,
+                problem: format!("{e:#}"),
+            }),
     }
 }
 
@@ -250,18 +267,31 @@ impl Instance_ {
         proxy.metrics = carry.metrics;
         proxy.shared = carry.shared;
         proxy.queues = carry.queues;
-        let wasi = WasiState { guest: None, env: host.options.env.clone(), exit_code: None };
+        let wasi = WasiState {
+            guest: None,
+            env: host.options.env.clone(),
+            exit_code: None,
+        };
         let mut store = Store::new(&rt.engine, HostState { proxy, wasi });
-        let instance = rt.linker.instantiate(&mut store, &host.module).map_err(wasm_err)?;
-        if instance.get_func(&mut store, "proxy_abi_version_0_2_1").is_none()
-            && instance.get_func(&mut store, "proxy_abi_version_0_2_0").is_none()
+        let instance = rt
+            .linker
+            .instantiate(&mut store, &host.module)
+            .map_err(wasm_err)?;
+        if instance
+            .get_func(&mut store, "proxy_abi_version_0_2_1")
+            .is_none()
+            && instance
+                .get_func(&mut store, "proxy_abi_version_0_2_0")
+                .is_none()
         {
             return Err(HostError::UnsupportedAbi);
         }
-        let memory = instance.get_memory(&mut store, "memory").ok_or(HostError::BadExport {
-            name: "memory",
-            problem: "missing".to_owned(),
-        })?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or(HostError::BadExport {
+                name: "memory",
+                problem: "missing".to_owned(),
+            })?;
         let alloc = match typed::<i32, i32>(&mut store, &instance, "malloc")? {
             Some(f) => Some(f),
             None => typed::<i32, i32>(&mut store, &instance, "proxy_on_memory_allocate")?,
@@ -286,7 +316,12 @@ impl Instance_ {
             Some(f) => Some(f),
             None => typed::<(), ()>(&mut store, &instance, "_start")?,
         };
-        let mut me = Self { store, cb, root_id: ROOT_CONTEXT_ID, start_logs: Vec::new() };
+        let mut me = Self {
+            store,
+            cb,
+            root_id: ROOT_CONTEXT_ID,
+            start_logs: Vec::new(),
+        };
         me.set_context(ROOT_CONTEXT_ID);
         let trap = |me: &mut Self, phase: &'static str, e: wasmtime::Error| HostError::Trap {
             phase,
@@ -300,25 +335,36 @@ impl Instance_ {
             r.map_err(|e| trap(&mut me, "_initialize", e))?;
         }
         if let Some(f) = me.cb.on_context_create.clone() {
-            f.call(&mut me.store, (ROOT_CONTEXT_ID as i32, 0)).map_err(|e| trap(&mut me, "proxy_on_context_create", e))?;
+            f.call(&mut me.store, (ROOT_CONTEXT_ID as i32, 0))
+                .map_err(|e| trap(&mut me, "proxy_on_context_create", e))?;
         }
         if let Some(f) = me.cb.on_vm_start.clone() {
             let size = plugin.vm_config.len() as i32;
-            let ok = f.call(&mut me.store, (ROOT_CONTEXT_ID as i32, size)).map_err(|e| trap(&mut me, "proxy_on_vm_start", e))?;
+            let ok = f
+                .call(&mut me.store, (ROOT_CONTEXT_ID as i32, size))
+                .map_err(|e| trap(&mut me, "proxy_on_vm_start", e))?;
             if ok == 0 {
-                return Err(HostError::VmStartFailed { logs: me.store.data_mut().proxy.log.take() });
+                return Err(HostError::VmStartFailed {
+                    logs: me.store.data_mut().proxy.log.take(),
+                });
             }
         }
         if let Some(f) = me.cb.on_configure.clone() {
             me.store.data_mut().proxy.configuring = true;
-            let r = f.call(&mut me.store, (ROOT_CONTEXT_ID as i32, plugin_config.len() as i32));
+            let r = f.call(
+                &mut me.store,
+                (ROOT_CONTEXT_ID as i32, plugin_config.len() as i32),
+            );
             me.store.data_mut().proxy.configuring = false;
             let ok = r.map_err(|e| trap(&mut me, "proxy_on_configure", e))?;
             if ok == 0 {
-                return Err(HostError::ConfigurationRejected { logs: me.store.data_mut().proxy.log.take() });
+                return Err(HostError::ConfigurationRejected {
+                    logs: me.store.data_mut().proxy.log.take(),
+                });
             }
         }
-        me.run_deferred().map_err(|e| trap(&mut me, "proxy_on_queue_ready", e))?;
+        me.run_deferred()
+            .map_err(|e| trap(&mut me, "proxy_on_queue_ready", e))?;
         me.start_logs = me.store.data_mut().proxy.log.take();
         Ok(me)
     }
@@ -337,7 +383,9 @@ impl Instance_ {
         params: P,
         spent: &mut Duration,
     ) -> wasmtime::Result<Option<R>> {
-        let Some(f) = pick(&self.cb).clone() else { return Ok(None) };
+        let Some(f) = pick(&self.cb).clone() else {
+            return Ok(None);
+        };
         self.set_context(ctx);
         let t0 = Instant::now();
         let r = f.call(&mut self.store, params);
@@ -355,7 +403,12 @@ impl Instance_ {
             for (ctx, queue) in ready {
                 let mut spent = Duration::ZERO;
                 let root = self.root_id;
-                self.call(|c| &c.on_queue_ready, root, (ctx as i32, queue as i32), &mut spent)?;
+                self.call(
+                    |c| &c.on_queue_ready,
+                    root,
+                    (ctx as i32, queue as i32),
+                    &mut spent,
+                )?;
             }
         }
     }
@@ -420,12 +473,18 @@ pub struct Outcome {
 impl Outcome {
     /// First value of request header `name` (lower-case) as forwarded.
     pub fn request_header(&self, name: &str) -> Option<&str> {
-        self.request_headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.request_headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// First value of response header `name` (lower-case).
     pub fn response_header(&self, name: &str) -> Option<&str> {
-        self.response_headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.response_headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -451,7 +510,10 @@ impl std::fmt::Debug for Vm {
 
 /// Response headers of the simulated upstream.
 fn upstream_response() -> Vec<Header> {
-    vec![(":status".to_owned(), "200".to_owned()), ("content-length".to_owned(), "0".to_owned())]
+    vec![
+        (":status".to_owned(), "200".to_owned()),
+        ("content-length".to_owned(), "0".to_owned()),
+    ]
 }
 
 /// Headers of a reply Envoy generates (local reply, or its own error).
@@ -492,7 +554,14 @@ impl Vm {
 
     /// Size of the VM's linear memory in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.vm.store.data().proxy.guest.as_ref().map(|g| g.memory.data_size(&self.vm.store)).unwrap_or(0)
+        self.vm
+            .store
+            .data()
+            .proxy
+            .guest
+            .as_ref()
+            .map(|g| g.memory.data_size(&self.vm.store))
+            .unwrap_or(0)
     }
 
     /// The plugin's metrics (`wasmcustom.*`).
@@ -522,7 +591,10 @@ impl Vm {
         }
         let mut spent = Duration::ZERO;
         let root = self.vm.root_id;
-        let r = self.vm.call(|c| &c.on_tick, root, root as i32, &mut spent).and_then(|_| self.vm.run_deferred());
+        let r = self
+            .vm
+            .call(|c| &c.on_tick, root, root as i32, &mut spent)
+            .and_then(|_| self.vm.run_deferred());
         r.map_err(|e| {
             let m = format!("{e:#}");
             self.failed = Some(m.clone());
@@ -607,7 +679,8 @@ impl Vm {
             .call(|c| &c.on_context_create, id, (ctx, root), &mut spent)
             .and_then(|_| {
                 let n = self.stream().map(|s| s.request_headers.len()).unwrap_or(0) as i32;
-                self.vm.call(|c| &c.on_request_headers, id, (ctx, n, 1), &mut spent)
+                self.vm
+                    .call(|c| &c.on_request_headers, id, (ctx, n, 1), &mut spent)
             })
             .and_then(|a| self.vm.run_deferred().map(|()| a));
         let action = match action {
@@ -622,14 +695,35 @@ impl Vm {
             self.failed = Some(t.clone());
             match policy {
                 FailurePolicy::FailOpen => self.route(),
-                _ => (Action::Error, Some(503), Some("wasm_fail_stream".to_owned()), reply_headers(503, &[], &[]), Vec::new(), None),
+                _ => (
+                    Action::Error,
+                    Some(503),
+                    Some("wasm_fail_stream".to_owned()),
+                    reply_headers(503, &[], &[]),
+                    Vec::new(),
+                    None,
+                ),
             }
         } else if let Some(reply) = self.stream().and_then(|s| s.local_reply.clone()) {
             // Deferred local reply: wins over the returned action.
             let headers = reply_headers(reply.status, &reply.headers, &reply.body);
-            (Action::Deny, Some(reply.status), Some(reply.details), headers, reply.body, None)
+            (
+                Action::Deny,
+                Some(reply.status),
+                Some(reply.details),
+                headers,
+                reply.body,
+                None,
+            )
         } else if self.stream().is_some_and(|s| s.closed) {
-            (Action::Error, None, Some("wasm_close_stream".to_owned()), Vec::new(), Vec::new(), None)
+            (
+                Action::Error,
+                None,
+                Some("wasm_close_stream".to_owned()),
+                Vec::new(),
+                Vec::new(),
+                None,
+            )
         } else if action != ACTION_CONTINUE && !self.stream().is_some_and(|s| s.resumed) {
             (Action::Stalled, None, None, Vec::new(), Vec::new(), None)
         } else {
@@ -647,9 +741,20 @@ impl Vm {
             }
             let n = self.stream().map(|s| s.response_headers.len()).unwrap_or(0) as i32;
             let eos = i32::from(body.is_empty());
-            let mut r = self.vm.call(|c| &c.on_response_headers, id, (ctx, n, eos), &mut spent).map(|_| ());
+            let mut r = self
+                .vm
+                .call(|c| &c.on_response_headers, id, (ctx, n, eos), &mut spent)
+                .map(|_| ());
             if r.is_ok() && !body.is_empty() {
-                r = self.vm.call(|c| &c.on_response_body, id, (ctx, body.len() as i32, 1), &mut spent).map(|_| ());
+                r = self
+                    .vm
+                    .call(
+                        |c| &c.on_response_body,
+                        id,
+                        (ctx, body.len() as i32, 1),
+                        &mut spent,
+                    )
+                    .map(|_| ());
             }
             if let Err(e) = r.and_then(|()| self.vm.run_deferred()) {
                 let m = format!("{e:#}");
@@ -684,14 +789,23 @@ impl Vm {
         let logs = self.vm.store.data_mut().proxy.log.take();
         let stream = self.vm.store.data_mut().proxy.stream.take();
         let (request_headers, response_headers, response_body, foreign_calls) = match stream {
-            Some(s) => (s.request_headers, s.response_headers, s.response_body, s.foreign_calls),
+            Some(s) => (
+                s.request_headers,
+                s.response_headers,
+                s.response_body,
+                s.foreign_calls,
+            ),
             None => Default::default(),
         };
         Outcome {
             context_id: id,
             action: outcome_action,
             status,
-            details: if outcome_action == Action::Continue { None } else { details },
+            details: if outcome_action == Action::Continue {
+                None
+            } else {
+                details
+            },
             request_headers,
             response_headers,
             response_body,
@@ -714,10 +828,29 @@ impl Vm {
 
     /// Envoy's router after the filter chain: `cluster_header` is read from the final headers.
     #[allow(clippy::type_complexity)]
-    fn route(&self) -> (Action, Option<u32>, Option<String>, Vec<Header>, Vec<u8>, Option<String>) {
-        let headers = self.stream().map(|s| s.request_headers.as_slice()).unwrap_or(&[]);
+    fn route(
+        &self,
+    ) -> (
+        Action,
+        Option<u32>,
+        Option<String>,
+        Vec<Header>,
+        Vec<u8>,
+        Option<String>,
+    ) {
+        let headers = self
+            .stream()
+            .map(|s| s.request_headers.as_slice())
+            .unwrap_or(&[]);
         match resolve_cluster(&self.host.inner.options.routing, headers) {
-            Ok(cluster) => (Action::Continue, Some(200), None, upstream_response(), Vec::new(), cluster),
+            Ok(cluster) => (
+                Action::Continue,
+                Some(200),
+                None,
+                upstream_response(),
+                Vec::new(),
+                cluster,
+            ),
             Err(()) => (
                 Action::Error,
                 Some(503),
@@ -733,14 +866,23 @@ impl Vm {
         let routed = resolve_cluster(&self.host.inner.options.routing, &headers);
         let (action, status, details, cluster) = match routed {
             Ok(c) => (Action::Continue, Some(200), None, c),
-            Err(()) => (Action::Error, Some(503), Some("cluster_not_found".to_owned()), None),
+            Err(()) => (
+                Action::Error,
+                Some(503),
+                Some("cluster_not_found".to_owned()),
+                None,
+            ),
         };
         Outcome {
             context_id: id,
             action,
             status,
             details,
-            response_headers: if action == Action::Continue { upstream_response() } else { reply_headers(503, &[], &[]) },
+            response_headers: if action == Action::Continue {
+                upstream_response()
+            } else {
+                reply_headers(503, &[], &[])
+            },
             request_headers: headers,
             response_body: Vec::new(),
             cluster,
@@ -755,8 +897,14 @@ impl Vm {
 
 /// `Ok(None)`: no routing step; `Ok(Some(c))`: cluster `c`; `Err`: Envoy's `cluster_not_found`.
 fn resolve_cluster(routing: &Routing, headers: &[Header]) -> Result<Option<String>, ()> {
-    let Some(name) = &routing.cluster_header else { return Ok(None) };
-    let value = headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).ok_or(())?;
+    let Some(name) = &routing.cluster_header else {
+        return Ok(None);
+    };
+    let value = headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .ok_or(())?;
     match &routing.clusters {
         Some(known) if !known.contains(&value) => Err(()),
         _ => Ok(Some(value)),

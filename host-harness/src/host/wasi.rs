@@ -46,10 +46,19 @@ fn errno_only(e: i32) -> CallResult<()> {
 }
 
 fn log_error<T>(caller: &mut Caller<'_, T>, get: GetWasi<T>, what: &str) {
-    get(caller.data_mut()).log.push(LogLevel::Error, format!("wasi_unstable {what}"));
+    get(caller.data_mut())
+        .log
+        .push(LogLevel::Error, format!("wasi_unstable {what}"));
 }
 
-fn fd_write<T>(caller: &mut Caller<'_, T>, get: GetWasi<T>, fd: i32, iovs: i32, n: i32, out: i32) -> CallResult<()> {
+fn fd_write<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetWasi<T>,
+    fd: i32,
+    iovs: i32,
+    n: i32,
+    out: i32,
+) -> CallResult<()> {
     let level = match fd {
         1 => LogLevel::Info,
         2 => LogLevel::Error,
@@ -77,124 +86,212 @@ fn fd_write<T>(caller: &mut Caller<'_, T>, get: GetWasi<T>, fd: i32, iovs: i32, 
 }
 
 fn environ<T>(caller: &mut Caller<'_, T>, get: GetWasi<T>) -> Vec<Vec<u8>> {
-    get(caller.data_mut()).wasi.env.iter().map(|(k, v)| format!("{k}={v}\0").into_bytes()).collect()
+    get(caller.data_mut())
+        .wasi
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\0").into_bytes())
+        .collect()
 }
 
-fn add_module<T: 'static>(linker: &mut Linker<T>, m: &str, get: GetWasi<T>) -> wasmtime::Result<()> {
-    linker.func_wrap(m, "fd_write", move |mut c: Caller<'_, T>, fd: i32, iovs: i32, n: i32, out: i32| {
-        done(fd_write(&mut c, get, fd, iovs, n, out))
+fn add_module<T: 'static>(
+    linker: &mut Linker<T>,
+    m: &str,
+    get: GetWasi<T>,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        m,
+        "fd_write",
+        move |mut c: Caller<'_, T>, fd: i32, iovs: i32, n: i32, out: i32| {
+            done(fd_write(&mut c, get, fd, iovs, n, out))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "fd_read",
+        |_: Caller<'_, T>, _: i32, _: i32, _: i32, _: i32| Ok(errno::NOSYS),
+    )?;
+    linker.func_wrap(
+        m,
+        "fd_fdstat_get",
+        move |mut c: Caller<'_, T>, fd: i32, out: i32| {
+            done((|| {
+                if fd != 1 && fd != 2 {
+                    return errno_only(errno::BADF);
+                }
+                let g = guest(&mut c, get)?;
+                let mut stat = [0u8; 24];
+                if let Some(rights) = stat.get_mut(8..16) {
+                    rights.copy_from_slice(&64u64.to_le_bytes());
+                }
+                g.write(&mut c, out, &stat)
+            })())
+        },
+    )?;
+    linker.func_wrap(m, "fd_prestat_get", |_: Caller<'_, T>, _: i32, _: i32| {
+        Ok(errno::BADF)
     })?;
-    linker.func_wrap(m, "fd_read", |_: Caller<'_, T>, _: i32, _: i32, _: i32, _: i32| Ok(errno::NOSYS))?;
-    linker.func_wrap(m, "fd_fdstat_get", move |mut c: Caller<'_, T>, fd: i32, out: i32| {
-        done((|| {
-            if fd != 1 && fd != 2 {
-                return errno_only(errno::BADF);
-            }
-            let g = guest(&mut c, get)?;
-            let mut stat = [0u8; 24];
-            if let Some(rights) = stat.get_mut(8..16) {
-                rights.copy_from_slice(&64u64.to_le_bytes());
-            }
-            g.write(&mut c, out, &stat)
-        })())
-    })?;
-    linker.func_wrap(m, "fd_prestat_get", |_: Caller<'_, T>, _: i32, _: i32| Ok(errno::BADF))?;
-    linker.func_wrap(m, "fd_prestat_dir_name", |_: Caller<'_, T>, _: i32, _: i32, _: i32| Ok(errno::NOSYS))?;
+    linker.func_wrap(
+        m,
+        "fd_prestat_dir_name",
+        |_: Caller<'_, T>, _: i32, _: i32, _: i32| Ok(errno::NOSYS),
+    )?;
     linker.func_wrap(
         m,
         "path_open",
-        |_: Caller<'_, T>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i64, _: i64, _: i32, _: i32| Ok(errno::NOSYS),
+        |_: Caller<'_, T>,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i64,
+         _: i64,
+         _: i32,
+         _: i32| Ok(errno::NOSYS),
     )?;
-    linker.func_wrap(m, "fd_seek", move |mut c: Caller<'_, T>, _: i32, _: i64, _: i32, _: i32| {
-        log_error(&mut c, get, "fd_seek");
-        Ok(errno::SUCCESS)
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_seek",
+        move |mut c: Caller<'_, T>, _: i32, _: i64, _: i32, _: i32| {
+            log_error(&mut c, get, "fd_seek");
+            Ok(errno::SUCCESS)
+        },
+    )?;
     linker.func_wrap(m, "fd_close", move |mut c: Caller<'_, T>, _: i32| {
         log_error(&mut c, get, "fd_close");
         Ok(errno::SUCCESS)
     })?;
-    linker.func_wrap(m, "fd_filestat_get", move |mut c: Caller<'_, T>, _: i32, _: i32| {
-        log_error(&mut c, get, "fd_filestat_get");
+    linker.func_wrap(
+        m,
+        "fd_filestat_get",
+        move |mut c: Caller<'_, T>, _: i32, _: i32| {
+            log_error(&mut c, get, "fd_filestat_get");
+            Ok(errno::SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "fd_pread",
+        move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32, _: i64, _: i32| {
+            log_error(&mut c, get, "fd_pread");
+            Ok(errno::SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "fd_readdir",
+        move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32, _: i64, _: i32| {
+            log_error(&mut c, get, "fd_readdir");
+            Ok(errno::SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "path_filestat_get",
+        move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32, _: i32, _: i32| {
+            log_error(&mut c, get, "path_filestat_get");
+            Ok(errno::SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "path_remove_directory",
+        move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32| {
+            log_error(&mut c, get, "path_remove_directory");
+            Ok(errno::SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "path_unlink_file",
+        move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32| {
+            log_error(&mut c, get, "path_unlink_file");
+            Ok(errno::SUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "environ_sizes_get",
+        move |mut c: Caller<'_, T>, count: i32, size: i32| {
+            done((|| {
+                let g = guest(&mut c, get)?;
+                let env = environ(&mut c, get);
+                let total: usize = env.iter().map(Vec::len).sum();
+                g.write_u32(&mut c, count, env.len() as u32)?;
+                g.write_u32(&mut c, size, total as u32)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "environ_get",
+        move |mut c: Caller<'_, T>, array: i32, buf: i32| {
+            done((|| {
+                let g = guest(&mut c, get)?;
+                let mut at = buf;
+                for (i, e) in environ(&mut c, get).into_iter().enumerate() {
+                    g.write_u32(&mut c, array.wrapping_add(4 * i as i32), at as u32)?;
+                    g.write(&mut c, at, &e)?;
+                    at = at.wrapping_add(e.len() as i32);
+                }
+                Ok(())
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "args_sizes_get",
+        move |mut c: Caller<'_, T>, argc: i32, size: i32| {
+            done((|| {
+                let g = guest(&mut c, get)?;
+                g.write_u32(&mut c, argc, 0)?;
+                g.write_u32(&mut c, size, 0)
+            })())
+        },
+    )?;
+    linker.func_wrap(m, "args_get", |_: Caller<'_, T>, _: i32, _: i32| {
         Ok(errno::SUCCESS)
     })?;
-    linker.func_wrap(m, "fd_pread", move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32, _: i64, _: i32| {
-        log_error(&mut c, get, "fd_pread");
-        Ok(errno::SUCCESS)
-    })?;
-    linker.func_wrap(m, "fd_readdir", move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32, _: i64, _: i32| {
-        log_error(&mut c, get, "fd_readdir");
-        Ok(errno::SUCCESS)
-    })?;
-    linker.func_wrap(m, "path_filestat_get", move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32, _: i32, _: i32| {
-        log_error(&mut c, get, "path_filestat_get");
-        Ok(errno::SUCCESS)
-    })?;
-    linker.func_wrap(m, "path_remove_directory", move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32| {
-        log_error(&mut c, get, "path_remove_directory");
-        Ok(errno::SUCCESS)
-    })?;
-    linker.func_wrap(m, "path_unlink_file", move |mut c: Caller<'_, T>, _: i32, _: i32, _: i32| {
-        log_error(&mut c, get, "path_unlink_file");
-        Ok(errno::SUCCESS)
-    })?;
-    linker.func_wrap(m, "environ_sizes_get", move |mut c: Caller<'_, T>, count: i32, size: i32| {
-        done((|| {
-            let g = guest(&mut c, get)?;
-            let env = environ(&mut c, get);
-            let total: usize = env.iter().map(Vec::len).sum();
-            g.write_u32(&mut c, count, env.len() as u32)?;
-            g.write_u32(&mut c, size, total as u32)
-        })())
-    })?;
-    linker.func_wrap(m, "environ_get", move |mut c: Caller<'_, T>, array: i32, buf: i32| {
-        done((|| {
-            let g = guest(&mut c, get)?;
-            let mut at = buf;
-            for (i, e) in environ(&mut c, get).into_iter().enumerate() {
-                g.write_u32(&mut c, array.wrapping_add(4 * i as i32), at as u32)?;
-                g.write(&mut c, at, &e)?;
-                at = at.wrapping_add(e.len() as i32);
-            }
-            Ok(())
-        })())
-    })?;
-    linker.func_wrap(m, "args_sizes_get", move |mut c: Caller<'_, T>, argc: i32, size: i32| {
-        done((|| {
-            let g = guest(&mut c, get)?;
-            g.write_u32(&mut c, argc, 0)?;
-            g.write_u32(&mut c, size, 0)
-        })())
-    })?;
-    linker.func_wrap(m, "args_get", |_: Caller<'_, T>, _: i32, _: i32| Ok(errno::SUCCESS))?;
     linker.func_wrap(m, "proc_exit", move |mut c: Caller<'_, T>, code: i32| {
         let view = get(c.data_mut());
         view.wasi.exit_code = Some(code);
-        view.log.push(LogLevel::Error, "wasi_unstable proc_exit".to_owned());
+        view.log
+            .push(LogLevel::Error, "wasi_unstable proc_exit".to_owned());
     })?;
-    linker.func_wrap(m, "clock_time_get", move |mut c: Caller<'_, T>, id: i32, _precision: i64, out: i32| {
-        done((|| {
-            let view = get(c.data_mut());
-            let now = match id {
-                0 => view.clock.now_ns(),
-                1 => u64::try_from(view.monotonic_origin.elapsed().as_nanos()).unwrap_or(u64::MAX),
-                _ => return errno_only(errno::NOTSUP),
-            };
-            let g = guest(&mut c, get)?;
-            g.write_u64(&mut c, out, now)
-        })())
-    })?;
-    linker.func_wrap(m, "random_get", move |mut c: Caller<'_, T>, buf: i32, len: i32| {
-        done((|| {
-            let len = len as u32 as usize;
-            if len > MAX_RANDOM_GET {
-                return errno_only(errno::INVAL);
-            }
-            let g = guest(&mut c, get)?;
-            let mut bytes = vec![0u8; len];
-            getrandom::fill(&mut bytes).map_err(|_| CallError::Status(errno::NOSYS))?;
-            g.write(&mut c, buf, &bytes)
-        })())
-    })?;
+    linker.func_wrap(
+        m,
+        "clock_time_get",
+        move |mut c: Caller<'_, T>, id: i32, _precision: i64, out: i32| {
+            done((|| {
+                let view = get(c.data_mut());
+                let now = match id {
+                    0 => view.clock.now_ns(),
+                    1 => u64::try_from(view.monotonic_origin.elapsed().as_nanos())
+                        .unwrap_or(u64::MAX),
+                    _ => return errno_only(errno::NOTSUP),
+                };
+                let g = guest(&mut c, get)?;
+                g.write_u64(&mut c, out, now)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "random_get",
+        move |mut c: Caller<'_, T>, buf: i32, len: i32| {
+            done((|| {
+                let len = len as u32 as usize;
+                if len > MAX_RANDOM_GET {
+                    return errno_only(errno::INVAL);
+                }
+                let g = guest(&mut c, get)?;
+                let mut bytes = vec![0u8; len];
+                getrandom::fill(&mut bytes).map_err(|_| CallError::Status(errno::NOSYS))?;
+                g.write(&mut c, buf, &bytes)
+            })())
+        },
+    )?;
     Ok(())
 }
 

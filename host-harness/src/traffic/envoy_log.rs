@@ -30,7 +30,9 @@ fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
 fn line(n: usize, l: &str) -> Result<super::Record, Malformed> {
     let bad = |message: String| Malformed { line: n, message };
     let v: Value = serde_json::from_str(l).map_err(|e| bad(e.to_string()))?;
-    let Value::Object(obj) = v else { return Err(bad("not a JSON object".to_owned())) };
+    let Value::Object(obj) = v else {
+        return Err(bad("not a JSON object".to_owned()));
+    };
     let need = |k: &str| text(&obj, k).ok_or_else(|| bad(format!("missing {k:?}")));
     let headers = obj
         .keys()
@@ -44,7 +46,11 @@ fn line(n: usize, l: &str) -> Result<super::Record, Malformed> {
         path: need("path")?,
         scheme: text(&obj, "scheme"),
         headers,
-        tls: text(&obj, "tls_version").map(|version| Tls { version, sni: None, mtls: false }),
+        tls: text(&obj, "tls_version").map(|version| Tls {
+            version,
+            sni: None,
+            mtls: false,
+        }),
         source: text(&obj, "source"),
     };
     finish(n, request)
@@ -83,6 +89,33 @@ mod tests {
         assert_eq!(r.headers, vec![("x-api-key".to_owned(), "k".to_owned())]);
         assert!(t.records[1].request.tls.is_none());
         assert!(t.records[1].request.headers.is_empty());
-        assert_eq!(t.malformed.iter().map(|m| m.line).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(
+            t.malformed.iter().map(|m| m.line).collect::<Vec<_>>(),
+            [3, 4]
+        );
+    }
+
+    #[test]
+    fn the_shipped_format_file_matches_this_reader() {
+        let text = include_str!("../../../examples/envoy-access-log-format.json");
+        let v: Value = serde_json::from_str(text).unwrap();
+        let fmt = v["json_format"].as_object().unwrap();
+        assert_eq!(fmt["method"], "%REQ(:METHOD)%");
+        assert_eq!(fmt["authority"], "%REQ(:AUTHORITY)%");
+        assert_eq!(fmt["path"], "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%");
+        assert_eq!(fmt["tls_version"], "%DOWNSTREAM_TLS_VERSION%");
+        assert_eq!(fmt["source"], "%DOWNSTREAM_REMOTE_ADDRESS%");
+        for (k, cmd) in fmt {
+            if let Some(name) = k.strip_prefix("req.") {
+                assert_eq!(
+                    cmd.as_str().unwrap(),
+                    format!("%REQ({})%", name.to_ascii_uppercase())
+                );
+                assert!(
+                    !name.starts_with("x-trieguard-"),
+                    "decision headers are outputs"
+                );
+            }
+        }
     }
 }

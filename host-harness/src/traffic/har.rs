@@ -15,7 +15,13 @@ use serde::Deserialize;
 pub const HAR_TLS_VERSION: &str = "TLSv1.3";
 
 /// Headers Envoy's HTTP/1 codec and connection manager remove before any filter sees them.
-const CONNECTION_HEADERS: &[&str] = &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+const CONNECTION_HEADERS: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
 
 #[derive(Deserialize)]
 struct Har {
@@ -54,7 +60,11 @@ fn split_url(url: &str) -> Option<(String, String, String)> {
         Some(i) => (rest.get(..i)?, rest.get(i..)?),
         None => (rest, "/"),
     };
-    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_owned() };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
     if authority.is_empty() {
         return None;
     }
@@ -64,15 +74,22 @@ fn split_url(url: &str) -> Option<(String, String, String)> {
 fn entry(n: usize, v: serde_json::Value) -> Result<Record, Malformed> {
     let bad = |message: String| Malformed { line: n, message };
     let e: Entry = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
-    let (scheme, authority, path) = split_url(&e.request.url).ok_or_else(|| bad(format!("not an absolute URL: {}", e.request.url)))?;
+    let (scheme, authority, path) = split_url(&e.request.url)
+        .ok_or_else(|| bad(format!("not an absolute URL: {}", e.request.url)))?;
     let headers = e
         .request
         .headers
         .into_iter()
         .map(|h| (h.name.to_ascii_lowercase(), h.value))
-        .filter(|(k, _)| !k.starts_with(':') && k != "host" && !CONNECTION_HEADERS.contains(&k.as_str()))
+        .filter(|(k, _)| {
+            !k.starts_with(':') && k != "host" && !CONNECTION_HEADERS.contains(&k.as_str())
+        })
         .collect();
-    let tls = (scheme == "https").then(|| Tls { version: HAR_TLS_VERSION.to_owned(), sni: None, mtls: false });
+    let tls = (scheme == "https").then(|| Tls {
+        version: HAR_TLS_VERSION.to_owned(),
+        sni: None,
+        mtls: false,
+    });
     finish(
         n,
         HttpRequest {
@@ -94,7 +111,10 @@ pub fn parse(text: &str) -> Traffic {
     let har: Har = match serde_json::from_str(text) {
         Ok(h) => h,
         Err(e) => {
-            t.malformed.push(Malformed { line: 0, message: format!("not a HAR document: {e}") });
+            t.malformed.push(Malformed {
+                line: 0,
+                message: format!("not a HAR document: {e}"),
+            });
             return t;
         }
     };
@@ -124,12 +144,21 @@ mod tests {
         let t = parse(text);
         assert_eq!(t.records.len(), 2);
         let r = &t.records[0].request;
-        assert_eq!((r.authority.as_str(), r.path.as_str()), ("api.example.com", "/orders/42?x=1"));
+        assert_eq!(
+            (r.authority.as_str(), r.path.as_str()),
+            ("api.example.com", "/orders/42?x=1")
+        );
         assert_eq!(r.headers, vec![("x-api-key".to_owned(), "k".to_owned())]);
         assert_eq!(r.tls.as_ref().unwrap().version, "TLSv1.3");
         let r = &t.records[1].request;
-        assert_eq!((r.authority.as_str(), r.path.as_str(), r.tls.is_none()), ("h:8080", "/?q", true));
-        assert_eq!(t.malformed.iter().map(|m| m.line).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(
+            (r.authority.as_str(), r.path.as_str(), r.tls.is_none()),
+            ("h:8080", "/?q", true)
+        );
+        assert_eq!(
+            t.malformed.iter().map(|m| m.line).collect::<Vec<_>>(),
+            [3, 4]
+        );
         assert_eq!(parse("{}").malformed[0].line, 0);
     }
 }

@@ -14,7 +14,10 @@ pub fn parse(text: &str) -> Traffic {
             continue;
         }
         let r = serde_json::from_str::<HttpRequest>(trimmed)
-            .map_err(|e| Malformed { line: n, message: e.to_string() })
+            .map_err(|e| Malformed {
+                line: n,
+                message: e.to_string(),
+            })
             .and_then(|req| finish(n, req));
         match r {
             Ok(rec) => t.records.push(rec),

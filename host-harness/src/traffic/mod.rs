@@ -35,7 +35,9 @@ impl std::str::FromStr for Format {
             "jsonl" => Ok(Self::Jsonl),
             "har" => Ok(Self::Har),
             "envoy-log" => Ok(Self::EnvoyLog),
-            other => Err(format!("unknown traffic format {other:?} (jsonl, har, envoy-log)")),
+            other => Err(format!(
+                "unknown traffic format {other:?} (jsonl, har, envoy-log)"
+            )),
         }
     }
 }
@@ -79,7 +81,10 @@ pub fn parse(format: Format, text: &str) -> Traffic {
 
 /// Checks the fields every request needs and fills in the id.
 fn finish(line: usize, mut request: HttpRequest) -> Result<Record, Malformed> {
-    let bad = |message: &str| Malformed { line, message: message.to_owned() };
+    let bad = |message: &str| Malformed {
+        line,
+        message: message.to_owned(),
+    };
     if request.method.is_empty() {
         return Err(bad("empty method"));
     }
