@@ -17,6 +17,7 @@
 //! - [`paths`] finds the Envoy binary fetched by `cargo xtask setup` and the built plugin.
 
 pub mod client;
+pub mod corpus;
 pub mod demo;
 pub mod echo;
 pub mod envoy;
