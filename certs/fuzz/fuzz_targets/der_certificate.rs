@@ -11,7 +11,8 @@ const NOW: i64 = 1_780_272_000;
 fn store() -> &'static certs::TrustStore {
     static STORE: OnceLock<certs::TrustStore> = OnceLock::new();
     STORE.get_or_init(|| {
-        certs::TrustStore::from_pem(include_bytes!("../../testdata/roots.pem")).expect("fixture roots parse")
+        certs::TrustStore::from_pem(include_bytes!("../../testdata/roots.pem"))
+            .expect("fixture roots parse")
     })
 }
 
