@@ -276,6 +276,7 @@ impl FrozenBuilder {
             terminal: n.terminal,
             prefix: n.prefix,
             sep_prefix: n.sep_prefix,
+            flags: 0,
         });
         self.queue.push_back((old, id));
         Ok(id)
