@@ -66,9 +66,10 @@ pub(crate) struct FrozenPaths {
 impl FrozenPaths {
     pub(crate) fn new(mut nodes: Vec<FNode>, mut first: Vec<u8>, mut labels: Vec<u8>) -> Self {
         for n in &mut nodes {
-            n.flags = u8::from(n.terminal != NONE) * HAS_TERMINAL
-                | u8::from(n.prefix != NONE || n.sep_prefix != NONE) * HAS_PREFIX
-                | u8::from(n.catch_all != NONE || n.param != NONE) * HAS_ALTERNATIVE;
+            let flag = |set: bool, f: u8| if set { f } else { 0 };
+            n.flags = flag(n.terminal != NONE, HAS_TERMINAL)
+                | flag(n.prefix != NONE || n.sep_prefix != NONE, HAS_PREFIX)
+                | flag(n.catch_all != NONE || n.param != NONE, HAS_ALTERNATIVE);
         }
         first.extend_from_slice(&[0; FIRST_PAD]);
         nodes.shrink_to_fit();
