@@ -3,8 +3,10 @@
 //!
 //! - [`host`]: the proxy-wasm 0.2.1 host (hostcalls, WASI as Envoy provides it, call order).
 //! - [`traffic`]: readers for JSONL traffic, HAR 1.2 and Envoy JSON access logs.
+//! - [`component`]: the engine's WebAssembly component (WIT) on wasmtime's component API.
 //! - [`stats`]: percentiles and the Mann–Whitney U test used by `trieguard ab`.
 
+pub mod component;
 pub mod host;
 pub mod native;
 pub mod stats;

@@ -46,6 +46,53 @@ fn every_policy_and_plugin_config_in_the_repo_passes_check_config() {
     assert!(checked >= 1);
 }
 
+/// Every `pluginConfig` of the Istio examples (`examples/istio/*.yaml`, all YAML documents of
+/// each file) as JSON, which is what Istio hands the plugin, through `check-config`.
+#[test]
+fn every_istio_plugin_config_passes_check_config() {
+    use serde::Deserialize as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("examples/istio")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, document) in serde_norway::Deserializer::from_str(&text).enumerate() {
+            let doc = serde_json::Value::deserialize(document).unwrap();
+            if doc["kind"] == "WasmPlugin" {
+                let spec = &doc["spec"];
+                let sha = spec["sha256"].as_str().unwrap_or_default();
+                assert!(
+                    sha.len() == 64
+                        && sha
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                    "{}: spec.sha256 must be 64 lower-case hex digits",
+                    path.display()
+                );
+                assert_eq!(spec["failStrategy"], "FAIL_CLOSE", "{}", path.display());
+                assert!(
+                    spec["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("oci://")
+                );
+            }
+            let Some(config) = doc.get("spec").and_then(|s| s.get("pluginConfig")) else {
+                continue;
+            };
+            let json = dir.path().join(format!("plugin-config-{checked}.json"));
+            std::fs::write(&json, serde_json::to_vec(config).unwrap()).unwrap();
+            let (code, out) = trieguard(&["check-config", json.to_str().unwrap()]);
+            assert_eq!(code, 0, "{} document {n}: {out}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
+}
+
 #[test]
 fn check_config_lists_every_problem_with_its_path() {
     let dir = tempfile::tempdir().unwrap();

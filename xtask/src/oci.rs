@@ -47,7 +47,9 @@ pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
             "--out" => out = PathBuf::from(value()?),
             "--wasm" => wasm = Some(PathBuf::from(value()?)),
             "--tag" => tag = value()?,
-            other => bail!("unknown argument '{other}' (oci [--out DIR] [--wasm FILE] [--tag TAG])"),
+            other => {
+                bail!("unknown argument '{other}' (oci [--out DIR] [--wasm FILE] [--tag TAG])")
+            }
         }
     }
     let wasm = match wasm {
@@ -58,7 +60,11 @@ pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     step(&format!("oci: image layout in {}", out.display()));
     let module = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
     let manifest = write_layout(&out, &module, &tag)?;
-    println!("module   sha256:{}  {} bytes", sha256_hex(&module), module.len());
+    println!(
+        "module   sha256:{}  {} bytes",
+        sha256_hex(&module),
+        module.len()
+    );
     println!("manifest sha256:{manifest}");
     println!("tag      {tag}");
     println!(
@@ -203,7 +209,10 @@ mod tests {
         assert_eq!(blob(&dir, &layers[0]), module);
 
         // Nothing else in blobs/: config, layer, manifest.
-        assert_eq!(std::fs::read_dir(dir.join("blobs/sha256")).unwrap().count(), 3);
+        assert_eq!(
+            std::fs::read_dir(dir.join("blobs/sha256")).unwrap().count(),
+            3
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod ab;
 mod replay;
+mod replay_component;
 mod verify_chain;
 
 /// trieguard: policy-and-routing plugin for Envoy — command-line tools.

@@ -113,8 +113,12 @@ answered itself: status and details, e.g. 503 cluster_not_found or wasm_fail_str
 )]
 pub struct Args {
     /// The plugin (`trieguard.wasm`).
-    #[arg(long)]
-    pub wasm: PathBuf,
+    #[arg(long, required_unless_present = "component")]
+    pub wasm: Option<PathBuf>,
+    /// Replay through the engine's WebAssembly component instead of the proxy-wasm module
+    /// (`target/trieguard-component.wasm`, docs/component.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "wasm")]
+    pub component: Option<PathBuf>,
     /// Plugin configuration handed to on_configure (the policy JSON).
     #[arg(long)]
     pub config: PathBuf,
@@ -176,8 +180,13 @@ pub fn write_lines<T: serde::Serialize>(path: &Path, lines: &[T]) -> anyhow::Res
 
 /// Runs `trieguard replay`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let wasm = match (&args.component, &args.wasm) {
+        (Some(component), _) => return super::replay_component::run(component, &args),
+        (None, Some(wasm)) => wasm,
+        (None, None) => bail!("--wasm or --component is required"),
+    };
     let (records, malformed) = args.traffic.read()?;
-    let mut vm = start_vm(&args.wasm, &args.config, &args.host)?;
+    let mut vm = start_vm(wasm, &args.config, &args.host)?;
     let names = DecisionHeaders {
         cluster: args.host.cluster_header.to_ascii_lowercase(),
         ..DecisionHeaders::default()
