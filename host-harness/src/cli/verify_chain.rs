@@ -30,7 +30,9 @@ pub struct Args {
 }
 
 fn parse_time(s: &str) -> Result<UnixTime, String> {
-    certs::parse_rfc3339(s).ok_or_else(|| format!("not an RFC 3339 date-time: {s:?} (expected e.g. 2026-06-01T00:00:00Z)"))
+    certs::parse_rfc3339(s).ok_or_else(|| {
+        format!("not an RFC 3339 date-time: {s:?} (expected e.g. 2026-06-01T00:00:00Z)")
+    })
 }
 
 /// Arguments resolved into what verification needs.
@@ -42,10 +44,12 @@ struct Config {
 
 impl Config {
     fn resolve(args: Args) -> anyhow::Result<Self> {
-        let roots = std::fs::read(&args.roots).with_context(|| format!("cannot read roots file {}", args.roots.display()))?;
+        let roots = std::fs::read(&args.roots)
+            .with_context(|| format!("cannot read roots file {}", args.roots.display()))?;
         let store = TrustStore::from_pem_with_id(&roots, &args.sm2_id)
             .with_context(|| format!("cannot use roots file {}", args.roots.display()))?;
-        let chain_pem = std::fs::read(&args.chain).with_context(|| format!("cannot read chain file {}", args.chain.display()))?;
+        let chain_pem = std::fs::read(&args.chain)
+            .with_context(|| format!("cannot read chain file {}", args.chain.display()))?;
         let at = match args.at {
             Some(t) => t,
             None => {
@@ -55,14 +59,19 @@ impl Config {
                 i64::try_from(since_epoch.as_secs()).context("system clock out of range")?
             }
         };
-        Ok(Self { store, chain_pem, at })
+        Ok(Self {
+            store,
+            chain_pem,
+            at,
+        })
     }
 }
 
 fn verify(config: &Config) -> Result<Vec<String>, ChainError> {
     let ders = certs::pem_certificates(&config.chain_pem)?;
     let (leaf, intermediates) = ders.split_first().ok_or(ChainError::Empty)?;
-    certs::verify_chain(&config.store, leaf, intermediates, config.at).map(|path| path.subjects().to_vec())
+    certs::verify_chain(&config.store, leaf, intermediates, config.at)
+        .map(|path| path.subjects().to_vec())
 }
 
 /// Runs the subcommand: `Ok(0)` valid, `Ok(1)` invalid, `Err` for usage and I/O errors.
