@@ -9,7 +9,7 @@
 pub mod component;
 pub mod host;
 pub mod native;
-pub mod stats;
-pub mod traffic;
 pub mod replay;
 pub mod report;
+pub mod stats;
+pub mod traffic;

@@ -136,7 +136,9 @@ fn main() {
     // descheduled in the middle of an insert; the CPU-time maximum is what the insert cost.
     #[cfg(target_os = "linux")]
     {
-        println!("thread CPU time per insert (CLOCK_THREAD_CPUTIME_ID, includes ~0.1-0.3 µs of clock reads):");
+        println!(
+            "thread CPU time per insert (CLOCK_THREAD_CPUTIME_ID, includes ~0.1-0.3 µs of clock reads):"
+        );
         let mut hamt: HashTrieMap<u64, u64, Fold> = HashTrieMap::default();
         let hamt_cpu = cpu_time_inserts(&keys, |k| {
             hamt.insert(k, k);
@@ -151,8 +153,11 @@ fn main() {
             "cpu max ratio hash_trie_map / hashbrown: {:.3}",
             hamt_max as f64 / hb_max as f64
         );
-        let mut top: Vec<(u64, usize)> =
-            hamt_cpu.iter().enumerate().map(|(i, ns)| (*ns, i)).collect();
+        let mut top: Vec<(u64, usize)> = hamt_cpu
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| (*ns, i))
+            .collect();
         top.sort_unstable_by(|a, b| b.cmp(a));
         let top: Vec<(usize, u64)> = top.iter().take(6).map(|(ns, i)| (*i, *ns)).collect();
         println!("hash_trie_map slowest inserts by CPU time (index: ns): {top:?}");

@@ -15,10 +15,23 @@ const SUITES: &[(&str, &str)] = &[
 
 pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     let Some((suite, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask bench <{}|envoy> [ARGS…]", suite_names());
+        bail!(
+            "usage: cargo xtask bench <{}|envoy|vm> [ARGS…]",
+            suite_names()
+        );
     };
     if suite == "envoy" {
         return envoy(sh, rest);
+    }
+    if suite == "vm" {
+        crate::build::run(sh)?;
+        step("bench: policy compile and memory inside the wasm VM");
+        cmd!(
+            sh,
+            "cargo run --quiet --release -p integration --bin trieguard-vm-footprint"
+        )
+        .run()?;
+        return Ok(());
     }
     let Some((_, package)) = SUITES.iter().find(|(name, _)| name == suite) else {
         bail!(

@@ -21,8 +21,7 @@ use std::process::ExitCode;
 
 use xshell::Shell;
 
-const USAGE: &str =
-    "usage: cargo xtask <setup | build | oci [--out DIR] [--wasm FILE] [--tag TAG] | demo [--once] | test | bench <trie|certs> [ARGS…]>";
+const USAGE: &str = "usage: cargo xtask <setup | build | oci [--out DIR] [--wasm FILE] [--tag TAG] | demo [--once] | test | bench <trie|certs|engine|envoy|vm> [ARGS…]>";
 
 fn main() -> ExitCode {
     match run() {

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod ab;
+mod check_config;
+mod explain;
 mod replay;
 mod replay_component;
 mod verify_chain;
@@ -24,6 +26,10 @@ struct Cli {
 enum Command {
     /// Verify a client certificate chain (SM2, ECDSA P-256, RSA) against trust anchors.
     VerifyChain(verify_chain::Args),
+    /// Check a policy: exit 0, or every problem with its JSON path.
+    CheckConfig(check_config::Args),
+    /// Run the policy engine on one request and print every step of the decision.
+    Explain(explain::Args),
     /// Replay recorded traffic through a plugin in the harness and summarise the outcomes.
     Replay(replay::Args),
     /// Compare two (plugin, configuration) pairs on the same traffic: decisions and latency.
@@ -45,6 +51,8 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::VerifyChain(args) => verify_chain::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Ab(args) => ab::run(args),
     };

@@ -140,8 +140,17 @@ fn run() -> anyhow::Result<()> {
         results.push(rps);
         drop(envoy);
     }
+    let harness_rps = harness_replay(&policy, &path)?;
+    println!(
+        "{:<42} {harness_rps:>10.0} req/s (same request, replayed in the wasmtime harness)",
+        "trieguard in the harness"
+    );
     if let [none, noop, ours, list, map] = results[..] {
         println!();
+        println!(
+            "harness replay / Envoy with trieguard {:.1}x",
+            harness_rps / ours
+        );
         println!("trieguard / no-op wasm filter      {:.3}x", ours / noop);
         println!("trieguard / no filter              {:.3}x", ours / none);
         println!("trieguard / Envoy route list       {:.1}x", ours / list);
@@ -152,6 +161,42 @@ fn run() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Replays the benchmark request through `trieguard.wasm` in the harness; returns requests/s.
+fn harness_replay(policy: &str, path: &str) -> anyhow::Result<f64> {
+    use host_harness::host::{Host, HostOptions, HttpRequest, Routing};
+    const REQUESTS: usize = 50_000;
+    let options = HostOptions {
+        routing: Routing {
+            cluster_header: Some("x-trieguard-cluster".into()),
+            clusters: None,
+        },
+        ..HostOptions::default()
+    };
+    let host = Host::from_file(&paths::plugin_wasm(), options)?;
+    let mut vm = host.start(policy.as_bytes())?;
+    let request = HttpRequest {
+        method: "GET".into(),
+        authority: "127.0.0.1".into(),
+        path: path.to_owned(),
+        headers: vec![("x-api-key".into(), "key-7".into())],
+        ..HttpRequest::default()
+    };
+    let records: Vec<host_harness::traffic::Record> = (0..REQUESTS)
+        .map(|line| host_harness::traffic::Record {
+            line,
+            request: request.clone(),
+        })
+        .collect();
+    let replay = host_harness::replay::run(&mut vm, &records, &Default::default(), |_| {});
+    if replay.lines.iter().any(|l| l.action != "continue") {
+        bail!(
+            "the harness did not allow the benchmark request: {:?}",
+            replay.lines.first()
+        );
+    }
+    Ok(REQUESTS as f64 / replay.wall.as_secs_f64())
 }
 
 /// Runs wrk and returns its requests/s.

@@ -406,8 +406,25 @@ fn duplicate_headers_first_value_counts_and_every_spoofed_copy_goes() {
         ],
     );
     let a = allowed(e.decide(&r));
-    assert_eq!(a.consumer.as_deref(), Some("alice"), "the first x-api-key is the credential");
-    assert_eq!(a.remove_headers, ["x-trieguard-consumer"], "removal drops every copy");
-    let r = req("GET", "api.example.com", "/beta/x", &[("x-beta", "0"), ("x-beta", "1")]);
-    assert_eq!(denied(e.decide(&r)).reason, "route.no_match", "predicates test the first value");
+    assert_eq!(
+        a.consumer.as_deref(),
+        Some("alice"),
+        "the first x-api-key is the credential"
+    );
+    assert_eq!(
+        a.remove_headers,
+        ["x-trieguard-consumer"],
+        "removal drops every copy"
+    );
+    let r = req(
+        "GET",
+        "api.example.com",
+        "/beta/x",
+        &[("x-beta", "0"), ("x-beta", "1")],
+    );
+    assert_eq!(
+        denied(e.decide(&r)).reason,
+        "route.no_match",
+        "predicates test the first value"
+    );
 }
