@@ -20,7 +20,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
-use crate::config::FailMode;
+use crate::config::{FailMode, PolicyConfig};
 use crate::engine::{Decision, Deny, Engine, Request};
 use crate::metrics::metric_name;
 
@@ -62,7 +62,11 @@ impl RootContext for TrieguardRoot {
                 return false;
             }
         };
-        match Engine::from_json(&bytes) {
+        // Parse, then free the raw bytes before compiling: a VM's linear memory never shrinks,
+        // so the peak of this function is what every worker keeps.
+        let parsed = PolicyConfig::parse_json(&bytes);
+        drop(bytes);
+        match parsed.and_then(Engine::from_config) {
             Ok(engine) => {
                 log::info!(
                     "trieguard: configuration accepted ({} routes)",

@@ -60,13 +60,18 @@ impl Engine {
     /// Parses, validates and compiles a JSON policy, reporting every problem: what validation
     /// finds and what only compiling finds, together.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let config = PolicyConfig::parse_json(bytes)?;
+        Self::from_config(PolicyConfig::parse_json(bytes)?)
+    }
+
+    /// Validates and compiles a parsed policy (consumed), reporting every problem. The filter
+    /// parses, frees the raw bytes, then calls this, to keep the VM's peak memory low.
+    pub fn from_config(config: PolicyConfig) -> Result<Self, ConfigError> {
         let structural = config
             .validate()
             .err()
             .map(|e| e.issues)
             .unwrap_or_default();
-        match Self::compile(&config) {
+        match Self::compile_owned(config) {
             Ok(engine) if structural.is_empty() => Ok(engine),
             Ok(_) => Err(ConfigError { issues: structural }),
             Err(compiled) => {
@@ -86,8 +91,21 @@ impl Engine {
     /// Compiles a validated policy into lookup tables. Problems only compilation finds (two
     /// routes with identical matches, bad keys or certificates) are reported with their paths.
     pub fn compile(config: &PolicyConfig) -> Result<Self, ConfigError> {
+        Self::compile_owned(config.clone())
+    }
+
+    /// [`Engine::compile`], consuming the configuration: its strings move into the tables
+    /// instead of being copied, so a large policy's peak memory (which a wasm VM keeps as linear
+    /// memory for good) holds one copy of them, not two.
+    pub fn compile_owned(config: PolicyConfig) -> Result<Self, ConfigError> {
+        let PolicyConfig {
+            hosts,
+            auth_providers,
+            decision_headers,
+        } = config;
         let mut issues: Vec<ConfigIssue> = Vec::new();
-        let provider_map = auth::compile_providers(&config.auth_providers, &mut issues);
+        let provider_map = auth::compile_providers(&auth_providers, &mut issues);
+        drop(auth_providers);
         let providers: Vec<(String, Provider)> = provider_map.into_iter().collect();
         let provider_index: BTreeMap<&str, usize> = providers
             .iter()
@@ -96,37 +114,51 @@ impl Engine {
             .collect();
 
         let mut routes = Vec::new();
-        let mut paths = Vec::new();
-        for (h, host) in config.hosts.iter().enumerate() {
-            for (r, route) in host.routes.iter().enumerate() {
-                let at = format!("hosts[{h}].routes[{r}]");
+        // (host entry, route) indices of each compiled route, for error paths.
+        let mut origins: Vec<(usize, usize)> = Vec::new();
+        let mut host_min_tls = Vec::with_capacity(hosts.len());
+        let mut host_domains = Vec::with_capacity(hosts.len());
+        for (h, host) in hosts.into_iter().enumerate() {
+            host_min_tls.push(host.min_tls);
+            host_domains.push(host.domains);
+            for (r, route) in host.routes.into_iter().enumerate() {
                 if let Some(compiled) = CompiledRoute::compile(route, h, &provider_index) {
                     routes.push(compiled);
-                    paths.push(at);
+                    origins.push((h, r));
                 }
             }
         }
+        let path_of = |index: usize| {
+            origins
+                .get(index)
+                .map(|(h, r)| format!("hosts[{h}].routes[{r}]"))
+                .unwrap_or_default()
+        };
 
         // Group routes by (host entry, path match); identical full matches are conflicts.
-        let mut groups: BTreeMap<(usize, PathMatchKey), Vec<u32>> = BTreeMap::new();
+        let mut groups: BTreeMap<(usize, u8, &str), Vec<u32>> = BTreeMap::new();
         for (index, route) in routes.iter().enumerate() {
-            let key = (route.host_entry, PathMatchKey::of(&route.path_match));
+            let key = (
+                route.host_entry,
+                path_match_kind(&route.path_match),
+                route.path_match.pattern(),
+            );
             let group = groups.entry(key).or_default();
             if let Some(&existing) = group.iter().find(|&&other| {
                 routes
                     .get(other as usize)
                     .is_some_and(|o| o.same_request_match(route))
             }) {
-                let first = paths.get(existing as usize).cloned().unwrap_or_default();
                 issues.push(ConfigIssue {
-                    path: format!("{}.match", paths.get(index).cloned().unwrap_or_default()),
+                    path: format!("{}.match", path_of(index)),
                     message: format!(
-                        "route '{}' matches exactly the same requests as route '{}' at {first}",
+                        "route '{}' matches exactly the same requests as route '{}' at {}",
                         route.id,
                         routes
                             .get(existing as usize)
                             .map(|r| r.id.as_str())
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        path_of(existing as usize)
                     ),
                 });
                 continue;
@@ -135,34 +167,39 @@ impl Engine {
         }
 
         let mut specs = Vec::new();
-        let mut spec_paths = Vec::new();
-        for ((host_entry, _), members) in &groups {
-            let Some(first) = members.first().and_then(|&i| routes.get(i as usize)) else {
+        // The first route of each spec, for error paths.
+        let mut spec_routes = Vec::new();
+        for ((host_entry, _, _), members) in groups {
+            let Some(&first_index) = members.first() else {
                 continue;
             };
-            let Some(host) = config.hosts.get(*host_entry) else {
+            let Some(first) = routes.get(first_index as usize) else {
                 continue;
             };
-            for domain in &host.domains {
+            let Some(domains) = host_domains.get(host_entry) else {
+                continue;
+            };
+            let members = members.into_boxed_slice();
+            for domain in domains {
                 specs.push(RouteSpec::new(
                     domain.clone(),
                     first.path_match.clone(),
-                    members.clone().into_boxed_slice(),
+                    members.clone(),
                 ));
-                spec_paths.push(
-                    members
-                        .first()
-                        .and_then(|&i| paths.get(i as usize))
-                        .cloned()
-                        .unwrap_or_default(),
-                );
+                spec_routes.push(first_index as usize);
             }
         }
+        drop(host_domains);
         let trie = match RouteTrie::build(specs) {
             Ok(trie) => Some(trie),
             Err(error) => {
                 for problem in error.into_errors() {
-                    issues.push(route_error_issue(&problem, &spec_paths));
+                    issues.push(route_error_issue(&problem, &|spec: usize| {
+                        spec_routes
+                            .get(spec)
+                            .map(|&r| path_of(r))
+                            .unwrap_or_default()
+                    }));
                 }
                 None
             }
@@ -172,9 +209,9 @@ impl Engine {
             (Some(trie), true) => Ok(Self {
                 trie,
                 routes,
-                host_min_tls: config.hosts.iter().map(|h| h.min_tls).collect(),
+                host_min_tls,
                 providers,
-                headers: config.decision_headers.clone(),
+                headers: decision_headers,
                 allow_semicolon: ALLOW_SEMICOLON_DEFAULT,
                 buffer: RefCell::new(MatchBuffer::new()),
             }),
@@ -440,26 +477,22 @@ impl Trace for Vec<String> {
     }
 }
 
-/// A path match as an ordered key (for grouping identical matches).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct PathMatchKey(u8, String);
-
-impl PathMatchKey {
-    fn of(path_match: &PathMatch) -> Self {
-        let kind = match path_match {
-            PathMatch::Exact(_) => 0,
-            PathMatch::Prefix(_) => 1,
-            PathMatch::PathSeparatedPrefix(_) => 2,
-            PathMatch::Template(_) => 3,
-        };
-        Self(kind, path_match.pattern().to_owned())
+/// The kind of a path match, as a small ordered key (for grouping identical matches).
+fn path_match_kind(path_match: &PathMatch) -> u8 {
+    match path_match {
+        PathMatch::Exact(_) => 0,
+        PathMatch::Prefix(_) => 1,
+        PathMatch::PathSeparatedPrefix(_) => 2,
+        PathMatch::Template(_) => 3,
     }
 }
 
-fn route_error_issue(error: &trie_routes::RouteError, spec_paths: &[String]) -> ConfigIssue {
+fn route_error_issue(
+    error: &trie_routes::RouteError,
+    spec_path: &dyn Fn(usize) -> String,
+) -> ConfigIssue {
     use trie_routes::RouteError;
-    let path_of =
-        |id: trie_routes::RouteId| spec_paths.get(id.index()).cloned().unwrap_or_default();
+    let path_of = |id: trie_routes::RouteId| spec_path(id.index());
     let path = match error {
         RouteError::Conflict { new, .. } => format!("{}.match", path_of(*new)),
         RouteError::InvalidHost { route, .. } => path_of(*route),

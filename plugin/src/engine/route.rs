@@ -101,12 +101,12 @@ impl DeviceTrust {
 impl CompiledRoute {
     /// Compiles a validated route; `None` if its match is malformed (validation reported it).
     pub(crate) fn compile(
-        config: &RouteConfig,
+        config: RouteConfig,
         host_entry: usize,
         provider_index: &BTreeMap<&str, usize>,
     ) -> Option<Self> {
         let path_match = path_match(&config.matcher)?;
-        let mut methods = config.matcher.methods.clone();
+        let mut methods = config.matcher.methods;
         if let Some(methods) = &mut methods {
             methods.sort();
             methods.dedup();
@@ -118,23 +118,23 @@ impl CompiledRoute {
             .map(HeaderPredicate::compile)
             .collect::<Option<Vec<_>>>()?;
         predicates.sort();
-        let auth = config.auth.as_ref().map(|auth| {
+        let auth = config.auth.map(|auth| {
             auth.any_of
                 .iter()
                 .filter_map(|name| provider_index.get(name.as_str()).copied())
                 .collect()
         });
         Some(Self {
-            id: config.id.clone(),
+            id: config.id,
             host_entry,
             path_match,
             methods,
             predicates,
-            upstream: Upstream::compile(&config.upstream),
-            rewrite: config.rewrite.as_ref().map(|r| r.prefix.clone()),
+            upstream: Upstream::compile(config.upstream),
+            rewrite: config.rewrite.map(|r| r.prefix),
             auth,
-            consumers: config.consumers.clone(),
-            device_trust: config.device_trust.as_ref().map(|d| DeviceTrust {
+            consumers: config.consumers,
+            device_trust: config.device_trust.map(|d| DeviceTrust {
                 header: d.header.to_ascii_lowercase(),
                 min_score: d.min_score,
             }),

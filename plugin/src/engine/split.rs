@@ -22,20 +22,20 @@ pub(crate) enum Upstream {
 }
 
 impl Upstream {
-    pub(crate) fn compile(config: &UpstreamConfig) -> Self {
+    pub(crate) fn compile(config: UpstreamConfig) -> Self {
         match config {
-            UpstreamConfig::Cluster(name) => Self::Cluster(name.clone()),
+            UpstreamConfig::Cluster(name) => Self::Cluster(name),
             UpstreamConfig::Split(split) => {
                 let mut total = 0u64;
                 let mut buckets = Vec::new();
-                for cluster in &split.clusters {
+                for cluster in split.clusters {
                     if cluster.weight > 0 {
                         total += u64::from(cluster.weight);
-                        buckets.push((total, cluster.cluster.clone()));
+                        buckets.push((total, cluster.cluster));
                     }
                 }
                 Self::Split {
-                    key: split.key.clone(),
+                    key: split.key,
                     buckets,
                     total,
                 }
