@@ -241,19 +241,7 @@ pub fn outcome_line(
     decision: &Decision,
     latency_ns: u64,
 ) -> OutcomeLine {
-    let mut line = OutcomeLine {
-        id: id.to_owned(),
-        action: String::new(),
-        status: None,
-        reason: None,
-        details: None,
-        route: None,
-        cluster: None,
-        consumer: None,
-        path: None,
-        trap: None,
-        latency_ns,
-    };
+    let mut line = OutcomeLine::empty(id, latency_ns);
     match decision {
         Decision::Allow(a) => {
             line.action = "continue".to_owned();

@@ -77,12 +77,11 @@ pub struct OutcomeLine {
 }
 
 impl OutcomeLine {
-    /// Builds the line for request `id` from its outcome.
-    pub fn new(id: &str, o: &Outcome, names: &DecisionHeaders) -> Self {
-        let header = |n: &str| o.request_header(n).map(str::to_owned);
-        let mut line = Self {
+    /// A line for request `id` with only its latency set; callers fill in the decision.
+    pub fn empty(id: &str, latency_ns: u64) -> Self {
+        Self {
             id: id.to_owned(),
-            action: action_name(o.action).to_owned(),
+            action: String::new(),
             status: None,
             reason: None,
             details: None,
@@ -90,9 +89,17 @@ impl OutcomeLine {
             cluster: None,
             consumer: None,
             path: None,
-            trap: o.trap.clone(),
-            latency_ns: u64::try_from(o.vm_time.as_nanos()).unwrap_or(u64::MAX),
-        };
+            trap: None,
+            latency_ns,
+        }
+    }
+
+    /// Builds the line for request `id` from its outcome.
+    pub fn new(id: &str, o: &Outcome, names: &DecisionHeaders) -> Self {
+        let header = |n: &str| o.request_header(n).map(str::to_owned);
+        let mut line = Self::empty(id, u64::try_from(o.vm_time.as_nanos()).unwrap_or(u64::MAX));
+        line.action = action_name(o.action).to_owned();
+        line.trap = o.trap.clone();
         match o.action {
             Action::Continue => {
                 line.route = header(&names.route);

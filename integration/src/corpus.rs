@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::jwt_mint::{TestKey, jwks, mint, now};
+use crate::sha256_hex;
 use crate::xfcc::{element, fixture};
 
 /// Clusters the corpus policy routes to (one echo upstream each).
@@ -12,14 +13,6 @@ pub const CLUSTERS: &[&str] = &["orders", "billing", "shop-v1", "shop-v2", "gov"
 
 /// API keys of the corpus (digests in the policy).
 const KEYS: &[(&str, &str)] = &[("alice", "key-alice-1"), ("bob", "key-bob-2")];
-
-fn sha256_hex(key: &str) -> String {
-    ring::digest::digest(&ring::digest::SHA256, key.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The corpus policy.
 pub fn policy() -> anyhow::Result<String> {

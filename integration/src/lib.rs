@@ -28,6 +28,15 @@ pub mod tls;
 pub mod xfcc;
 
 pub use client::{EchoedRequest, Reply};
+
+/// Lower-case hex SHA-256 of a string: how a policy stores an API key.
+pub fn sha256_hex(key: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, key.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 pub use echo::EchoUpstream;
 pub use envoy::EnvoyProcess;
 pub use envoy_config::{ClusterSpec, EnvoyConfig, PluginSpec, TlsSpec};

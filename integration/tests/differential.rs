@@ -21,19 +21,7 @@ use integration::{
 /// The outcome line Envoy's behaviour implies, read from the reply (decision headers reflected
 /// by the echo upstream, or the local reply's reason).
 fn envoy_line(id: &str, reply: &integration::Reply) -> OutcomeLine {
-    let mut line = OutcomeLine {
-        id: id.to_owned(),
-        action: String::new(),
-        status: None,
-        reason: None,
-        details: None,
-        route: None,
-        cluster: None,
-        consumer: None,
-        path: None,
-        trap: None,
-        latency_ns: 0,
-    };
+    let mut line = OutcomeLine::empty(id, 0);
     if let Some(reason) = reply.header("x-trieguard-reason") {
         line.action = "deny".into();
         line.status = Some(u32::from(reply.status));

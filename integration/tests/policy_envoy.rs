@@ -10,15 +10,11 @@
 )]
 
 use integration::client::{get, send};
+use integration::sha256_hex;
 use integration::{ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec};
 
 const ALICE_KEY: &str = "k-alice-5e5a";
 const BOB_KEY: &str = "k-bob-77f1";
-
-fn sha256_hex(key: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn policy() -> String {
     serde_json::json!({

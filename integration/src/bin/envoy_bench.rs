@@ -9,6 +9,7 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
+use integration::sha256_hex;
 use integration::{ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec, paths};
 
 struct Options {
@@ -49,14 +50,6 @@ fn parse_options() -> anyhow::Result<Options> {
         bail!("--routes must be at least 1");
     }
     Ok(options)
-}
-
-fn sha256_hex(key: &str) -> String {
-    ring::digest::digest(&ring::digest::SHA256, key.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn run() -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use host_harness::host::{Host, HostOptions};
 use integration::paths;
+use integration::sha256_hex;
 
 fn main() -> ExitCode {
     match run() {
@@ -17,14 +18,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn sha256_hex(key: &str) -> String {
-    ring::digest::digest(&ring::digest::SHA256, key.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn run() -> anyhow::Result<()> {
