@@ -5,8 +5,9 @@
 //! adding one is adding a table entry.
 //!
 //! * SM2 with SM3 (`1.2.156.10197.1.501`, GM/T 0003.2 signatures, keys `id-ecPublicKey` on the SM2
-//!   curve `1.2.156.10197.1.301`): RustCrypto `sm2` arithmetic with a variable-time verify (`sm2v`), `Z` from the trust store's
-//!   distinguishing ID (`1234567812345678` by default, GM/T 0009).
+//!   curve `1.2.156.10197.1.301`): our own variable-time verification (`sm2v`: 32-bit-word field
+//!   arithmetic and a compile-time generator table), `Z` from the trust store's distinguishing ID
+//!   (`1234567812345678` by default, GM/T 0009).
 //! * ECDSA P-256 with SHA-256 (RFC 5758 §3.2) and RSA PKCS#1 v1.5 with SHA-256 (RFC 4055 §5,
 //!   2048–8192-bit moduli): `ring`.
 

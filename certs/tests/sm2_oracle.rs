@@ -1,5 +1,5 @@
-//! Cross-check of the production SM2 verification (`certs::Sm2PublicKey`: RustCrypto arithmetic,
-//! variable-time verify) against the independent `libsm` implementation: signatures made by either
+//! Cross-check of the production SM2 verification (`certs::Sm2PublicKey`: our own variable-time
+//! arithmetic in `sm2v`) against the independent `libsm` implementation: signatures made by either
 //! side verify under the other, and a changed message, ID or signature verifies under neither.
 //!
 //! `libsm`'s own `sign`/`verify` first build an 8192-point generator table, which takes about a
