@@ -80,6 +80,7 @@ impl MatchBuffer {
 pub struct Candidates<'a, T> {
     pub(crate) trie: &'a RouteTrie<T>,
     pub(crate) host: Option<HostId>,
+    /// The request path as given (parameter spans index into it; they end before `?`/`#`).
     pub(crate) path: &'a str,
     pub(crate) buf: &'a MatchBuffer,
 }
@@ -99,7 +100,7 @@ impl<'a, T> Candidates<'a, T> {
 
     /// The path that was matched: the request path up to (not including) `?` or `#`.
     pub fn path(&self) -> &'a str {
-        self.path
+        crate::route::strip_query(self.path)
     }
 
     /// Number of candidates.

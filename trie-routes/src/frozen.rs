@@ -1,18 +1,23 @@
-//! The read-only path-trie layout that lookups walk.
+//! The read-only path-trie layout that lookups walk (templates and prefixes; exact routes
+//! live in the route table's hash tables).
 //!
 //! ```text
 //!   nodes: [ root | c0 c1 c2 | p | d0 d1 | … ]     first: [ - | '/' 'u' 's' | - | … ]
 //!            │      └──────┘                              parallel to `nodes`
-//!            └ child_start=1, child_count=3: the static children are one contiguous run,
-//!              so picking the child for the next path byte scans `first[1..4]`.
+//!            └ child_start=1, child_count=3, kids = ['/','u','s',FF,FF,FF,FF,FF]: the
+//!              static children are one contiguous run, and the first bytes of the first
+//!              eight are copied into the parent, so picking the child for the next path
+//!              byte is one word comparison on the node already loaded.
 //! ```
 //!
 //! Invariants (checked by [`FrozenPaths::check`]), besides those of the build form
 //! ([`crate::path_trie`]):
-//! - `first[i]` is the first byte of node `i`'s label (0 for roots and param nodes);
+//! - `first[i]` is the first byte of node `i`'s label (0 for roots and param nodes), and
+//!   `kids` holds `first` of the node's first eight children (unused lanes `0xFF`);
 //! - `child_start .. child_start + child_count` and `param` stay inside `nodes`, and every
 //!   node but a root is the child or param of exactly one node;
-//! - a param node has `label_len == PARAM_LABEL`, a static node's label lies inside `labels`.
+//! - a param node has `label_len == PARAM_LABEL` and the param flag, a static node's label
+//!   lies inside `labels`.
 
 use crate::candidates::{Frame, MatchBuffer, RawCandidate};
 use crate::path_trie::{NONE, Slot};
@@ -21,27 +26,40 @@ use crate::path_trie::{NONE, Slot};
 pub(crate) const PARAM_LABEL: u16 = u16::MAX;
 
 /// Labels up to this many bytes are stored in the node itself, saving a cache miss on the
-/// label pool for most nodes (tenant and segment names are short).
-pub(crate) const INLINE_LABEL: usize = 12;
+/// label pool for most nodes (tenant and segment names are short), and are compared with the
+/// path in one masked 16-byte comparison.
+pub(crate) const INLINE_LABEL: usize = 16;
 
-/// One node: 48 bytes, no heap of its own.
+/// Static children whose first label bytes are kept in the node ([`FNode::kids`]): the child
+/// for the next path byte is found without touching another cache line for small fan-outs.
+const INLINE_KIDS: usize = 8;
+
+/// Filler of unused [`FNode::kids`] lanes and of the `first` padding: `0xFF` never occurs in
+/// UTF-8, so it never equals a path byte.
+const NO_BYTE: u8 = 0xFF;
+
+/// One node: 64 bytes (one cache line), no heap of its own.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 pub(crate) struct FNode {
-    /// The label if it is at most [`INLINE_LABEL`] bytes long, else unused.
+    /// The label if it is at most [`INLINE_LABEL`] bytes long (zero-padded), else unused.
     pub(crate) inline: [u8; INLINE_LABEL],
+    /// First label bytes of the first [`INLINE_KIDS`] static children, little-endian lanes in
+    /// child order, unused lanes [`NO_BYTE`]. Computed by [`FrozenPaths::new`].
+    pub(crate) kids: u64,
     /// Offset in the label pool of a label longer than [`INLINE_LABEL`].
     pub(crate) label_start: u32,
-    pub(crate) label_len: u16,
-    pub(crate) child_count: u16,
     pub(crate) child_start: u32,
     pub(crate) param: u32,
     pub(crate) catch_all: u32,
     pub(crate) terminal: u32,
     pub(crate) prefix: u32,
     pub(crate) sep_prefix: u32,
-    /// Which of `terminal`, `prefix`/`sep_prefix`, `catch_all`, `param` are set
-    /// ([`HAS_TERMINAL`] …), so the lookup tests one byte on the many nodes that only pass
-    /// the path on. Computed by [`FrozenPaths::new`].
+    pub(crate) label_len: u16,
+    pub(crate) child_count: u16,
+    /// Which of `terminal`, `prefix`/`sep_prefix`, `catch_all`/`param` are set, and whether
+    /// this is a param node ([`HAS_TERMINAL`] …), so the lookup tests one byte on the many
+    /// nodes that only pass the path on. Computed by [`FrozenPaths::new`].
     pub(crate) flags: u8,
 }
 
@@ -51,8 +69,10 @@ const HAS_TERMINAL: u8 = 1;
 const HAS_PREFIX: u8 = 2;
 /// [`FNode::flags`]: `catch_all` or `param` is set.
 const HAS_ALTERNATIVE: u8 = 4;
+/// [`FNode::flags`]: the node is a param node (takes one segment, no label).
+const IS_PARAM: u8 = 8;
 
-/// Zero bytes appended to `first`, so the child search can always load 8 bytes at once.
+/// [`NO_BYTE`] bytes appended to `first`, so the child search can always load 8 bytes at once.
 const FIRST_PAD: usize = 8;
 
 /// All path tries of a route table, frozen.
@@ -63,15 +83,45 @@ pub(crate) struct FrozenPaths {
     labels: Vec<u8>,
 }
 
+/// Low bit of every byte lane.
+const LO: u64 = u64::from_le_bytes([0x01; 8]);
+/// High bit of every byte lane.
+const HI: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The lowest lane of `x` that is zero, as a lane index (8 if none). The borrow trick can
+/// flag lanes above a true zero lane, never below one, so the lowest flag is exact.
+#[inline(always)]
+fn lowest_zero_lane(x: u64) -> u32 {
+    (x.wrapping_sub(LO) & !x & HI).trailing_zeros() / 8
+}
+
+/// True when the path ends at `b` (the end of the string, `?` or `#`): the query and the
+/// fragment never take part in matching, and no label contains either byte.
+#[inline(always)]
+fn at_end(b: Option<&u8>) -> bool {
+    matches!(b, None | Some(b'?' | b'#'))
+}
+
 impl FrozenPaths {
     pub(crate) fn new(mut nodes: Vec<FNode>, mut first: Vec<u8>, mut labels: Vec<u8>) -> Self {
+        first.extend_from_slice(&[NO_BYTE; FIRST_PAD]);
         for n in &mut nodes {
             let flag = |set: bool, f: u8| if set { f } else { 0 };
             n.flags = flag(n.terminal != NONE, HAS_TERMINAL)
                 | flag(n.prefix != NONE || n.sep_prefix != NONE, HAS_PREFIX)
-                | flag(n.catch_all != NONE || n.param != NONE, HAS_ALTERNATIVE);
+                | flag(n.catch_all != NONE || n.param != NONE, HAS_ALTERNATIVE)
+                | flag(n.label_len == PARAM_LABEL, IS_PARAM);
+            let start = n.child_start as usize;
+            let count = (n.child_count as usize).min(INLINE_KIDS);
+            let mut lanes = [NO_BYTE; 8];
+            for (lane, b) in lanes
+                .iter_mut()
+                .zip(first.get(start..start + count).unwrap_or_default())
+            {
+                *lane = *b;
+            }
+            n.kids = u64::from_le_bytes(lanes);
         }
-        first.extend_from_slice(&[0; FIRST_PAD]);
         nodes.shrink_to_fit();
         first.shrink_to_fit();
         labels.shrink_to_fit();
@@ -103,28 +153,53 @@ impl FrozenPaths {
         self.labels.get(start..start + len).unwrap_or_default()
     }
 
-    /// The static child of `n` whose label starts with `b`: the children's first bytes are
-    /// compared eight at a time (one load and a zero-byte test per eight children).
-    #[inline]
+    /// Whether the static label of `n` occurs in `bytes` at `pos`. While 16 path bytes remain,
+    /// an inline label is compared in one masked 16-byte comparison, with no branch on its
+    /// length.
+    #[inline(always)]
+    fn label_at(&self, n: &FNode, bytes: &[u8], pos: usize) -> bool {
+        let len = n.label_len as usize;
+        if len <= INLINE_LABEL
+            && let Some(window) = bytes.get(pos..pos + 16)
+            && let Ok(window) = <[u8; 16]>::try_from(window)
+        {
+            let mask = u128::MAX.checked_shr(128 - 8 * len as u32).unwrap_or(0);
+            let diff = u128::from_le_bytes(window) ^ u128::from_le_bytes(n.inline);
+            return diff & mask == 0;
+        }
+        match bytes.get(pos..pos + len) {
+            Some(seg) => same_bytes(seg, self.label(n)),
+            None => false,
+        }
+    }
+
+    /// The static child of `n` whose label starts with `b`: one comparison against the
+    /// inline first bytes, then (past [`INLINE_KIDS`] children) eight at a time from `first`.
+    #[inline(always)]
     fn child_for(&self, n: &FNode, b: u8) -> Option<u32> {
-        const LO: u64 = u64::from_le_bytes([0x01; 8]);
-        const HI: u64 = u64::from_le_bytes([0x80; 8]);
         let pattern = LO * u64::from(b);
-        let mut start = n.child_start as usize;
-        let mut left = n.child_count as usize;
+        let lane = lowest_zero_lane(n.kids ^ pattern);
+        if lane < 8 {
+            return Some(n.child_start + lane);
+        }
+        if (n.child_count as usize) <= INLINE_KIDS {
+            return None;
+        }
+        self.wide_child_for(n, pattern)
+    }
+
+    /// [`Self::child_for`] among the children past the first [`INLINE_KIDS`].
+    #[inline(never)]
+    fn wide_child_for(&self, n: &FNode, pattern: u64) -> Option<u32> {
+        let mut start = n.child_start as usize + INLINE_KIDS;
+        let mut left = (n.child_count as usize).saturating_sub(INLINE_KIDS);
         while left > 0 {
             // `first` carries FIRST_PAD trailing bytes, so eight bytes from any child index
-            // exist; bytes past the run are masked off below.
+            // exist; lanes past the run are ignored below.
             let chunk: [u8; 8] = self.first.get(start..start + 8)?.try_into().ok()?;
-            let x = u64::from_le_bytes(chunk) ^ pattern;
-            // Exact zero-byte test (no false positives, unlike the borrow trick).
-            let mut hits = !(((x & !HI) + !HI) | x) & HI;
-            if left < 8 {
-                hits &= (1u64 << (8 * left)) - 1;
-            }
-            if hits != 0 {
-                let i = (hits.trailing_zeros() / 8) as usize;
-                return u32::try_from(start + i).ok();
+            let lane = lowest_zero_lane(u64::from_le_bytes(chunk) ^ pattern) as usize;
+            if lane < left.min(8) {
+                return u32::try_from(start + lane).ok();
             }
             start += 8;
             left = left.saturating_sub(8);
@@ -132,13 +207,15 @@ impl FrozenPaths {
         None
     }
 
-    /// Finds every route of the trie at `root` matching `path` (already cut at `?`/`#`) and
-    /// writes them to `buf` in precedence order.
-    pub(crate) fn lookup(&self, root: u32, path: &str, buf: &mut MatchBuffer) {
+    /// Writes `exact` (the exact route, found by the caller in its hash table) and then every
+    /// route of the trie at `root` matching `path` to `buf`, in precedence order. Matching stops at the first `?` or `#` (the path is not cut first:
+    /// no label contains those bytes, so only the end tests and segment scans look for them).
+    pub(crate) fn lookup(&self, root: u32, path: &str, exact: Option<u32>, buf: &mut MatchBuffer) {
         buf.clear();
+        if let Some(route) = exact {
+            push_candidate(buf, route);
+        }
         let bytes = path.as_bytes();
-        let len = bytes.len();
-        let mut exact = NONE;
         buf.stack.push(Frame::Visit {
             node: root,
             pos: 0,
@@ -149,44 +226,48 @@ impl FrozenPaths {
         // the alternatives go on the stack. Each node is visited at most once per lookup: a
         // node fixes the sequence of labels and params, and a param always takes a whole
         // segment, so the position at which a node is reached is determined by the path.
+        // Exact routes are not in the trie; every terminal reached here is a template's.
         while let Some(frame) = buf.stack.pop() {
             let (mut id, mut pos, depth) = match frame {
                 Frame::Visit { node, pos, depth } => (node, pos, depth),
                 Frame::CatchAll { route, pos, depth } => {
-                    buf.spans.truncate(depth);
-                    buf.spans.push((pos, len));
-                    push_candidate(buf, route);
+                    let rest = bytes.get(pos..).unwrap_or_default();
+                    let len = rest.iter().position(|b| matches!(b, b'?' | b'#'));
+                    let len = len.unwrap_or(rest.len());
+                    if len > 0 {
+                        buf.spans.truncate(depth);
+                        buf.spans.push((pos, pos + len));
+                        push_candidate(buf, route);
+                    }
                     continue;
                 }
             };
             buf.spans.truncate(depth);
             while let Some(node) = self.nodes.get(id as usize) {
-                let end = if node.label_len == PARAM_LABEL {
+                let flags = node.flags;
+                let end = if flags & IS_PARAM != 0 {
                     let rest = bytes.get(pos..).unwrap_or_default();
-                    let seg = rest.iter().position(|b| *b == b'/').unwrap_or(rest.len());
+                    let seg = rest
+                        .iter()
+                        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+                        .unwrap_or(rest.len());
                     if seg == 0 {
                         break;
                     }
                     buf.spans.push((pos, pos + seg));
                     pos + seg
+                } else if self.label_at(node, bytes, pos) {
+                    pos + node.label_len as usize
                 } else {
-                    let label = self.label(node);
-                    match bytes.get(pos..pos + label.len()) {
-                        Some(seg) if same_bytes(seg, label) => pos + label.len(),
-                        _ => break,
-                    }
+                    break;
                 };
-                let flags = node.flags;
                 if flags & (HAS_TERMINAL | HAS_PREFIX) != 0 {
-                    if end == len && flags & HAS_TERMINAL != 0 {
-                        if buf.spans.is_empty() {
-                            exact = node.terminal;
-                        } else {
-                            push_candidate(buf, node.terminal);
-                        }
+                    let here = bytes.get(end);
+                    if flags & HAS_TERMINAL != 0 && at_end(here) {
+                        push_candidate(buf, node.terminal);
                     }
                     if flags & HAS_PREFIX != 0 {
-                        push_prefixes(buf, node, matches!(bytes.get(end), None | Some(b'/')));
+                        push_prefixes(buf, node, at_end(here) || here == Some(&b'/'));
                     }
                 }
                 let Some(&next) = bytes.get(end) else { break };
@@ -216,24 +297,16 @@ impl FrozenPaths {
                 }
             }
         }
-        if exact != NONE {
-            buf.cands.insert(
-                0,
-                RawCandidate {
-                    route: exact,
-                    params_start: 0,
-                    params_end: 0,
-                },
-            );
+        if !buf.prefixes.is_empty() {
+            let MatchBuffer {
+                cands, prefixes, ..
+            } = buf;
+            cands.extend(prefixes.iter().rev().map(|r| RawCandidate {
+                route: *r,
+                params_start: 0,
+                params_end: 0,
+            }));
         }
-        let MatchBuffer {
-            cands, prefixes, ..
-        } = buf;
-        cands.extend(prefixes.iter().rev().map(|r| RawCandidate {
-            route: *r,
-            params_start: 0,
-            params_end: 0,
-        }));
     }
 
     /// Checks the layout invariants for the trie at `root`; `routes` receives every route id
@@ -268,6 +341,18 @@ impl FrozenPaths {
                 return Err(format!("node {id}: first byte differs from label"));
             }
             let start = node.child_start as usize;
+            let mut lanes = [NO_BYTE; 8];
+            for (i, lane) in lanes.iter_mut().enumerate().take(node.child_count as usize) {
+                *lane = self.first.get(start + i).copied().unwrap_or(NO_BYTE);
+            }
+            if node.kids != u64::from_le_bytes(lanes) {
+                return Err(format!(
+                    "node {id}: inline first bytes differ from children"
+                ));
+            }
+            if (node.flags & IS_PARAM != 0) != (node.label_len == PARAM_LABEL) {
+                return Err(format!("node {id}: param flag differs from label"));
+            }
             let firsts = self
                 .first
                 .get(start..start + node.child_count as usize)

@@ -10,32 +10,38 @@
 //!
 //! 1. the port and one trailing dot are dropped and the host is lower-cased; an exact name
 //!    wins, else the longest `*.suffix`, else `*` (see [`host`]);
-//! 2. the path is cut at `?` or `#`, so the query string never takes part;
-//! 3. the path trie is searched depth-first and every matching route is written to a reusable
-//!    [`MatchBuffer`] (no allocation once the buffer has grown), in precedence order.
+//! 2. the path up to `?` or `#` (the query string never takes part) is looked up in the
+//!    host's hash table of exact routes (exact paths and templates without parameters);
+//! 3. the host's path trie, which holds only templates and prefixes, is searched depth-first
+//!    and every matching route is written to a reusable [`MatchBuffer`] (no allocation once
+//!    the buffer has grown), in precedence order, after the exact route. The walk stops at
+//!    `?` or `#` itself (no label contains them), so the path is not cut first.
 //!
-//! The path trie is a byte-level radix tree shared by all route kinds. Exact and prefix routes
-//! end at static nodes; templates add a param edge (`{id}`: one non-empty segment) and a
-//! catch-all slot (`{*rest}`: the non-empty remainder). It is built in a growable form and
-//! then frozen into one array of fixed-size nodes, addressed by `u32`, where the static
-//! children of a node are one contiguous run:
+//! The path trie is a byte-level radix tree. Prefix routes end at static nodes; templates add
+//! a param edge (`{id}`: one non-empty segment) and a catch-all slot (`{*rest}`: the
+//! non-empty remainder). It is built in a growable form and then frozen into one array of
+//! fixed-size nodes, addressed by `u32`, where the static children of a node are one
+//! contiguous run:
 //!
 //! ```text
-//!   ┌──────────────────── node (48 bytes, no heap of its own) ────────────────────┐
-//!   │ label: ≤ 12 bytes inline, else (start, len) in the label pool; Param marker  │
+//!   ┌────────────── node (64 bytes = one cache line, no heap of its own) ──────────┐
+//!   │ label: ≤ 16 bytes inline (one masked 16-byte compare), else (start, len) in   │
+//!   │        the label pool; Param marker                                          │
 //!   │ children: nodes[child_start .. child_start+child_count]                      │
-//!   │           first[same range] = their first label bytes: one byte picks the   │
-//!   │           only static child that can continue the path                       │
+//!   │ kids:  first label bytes of the first 8 children, one byte lane each: one    │
+//!   │        word compare picks the only static child that can continue the path   │
+//!   │        (more children: first[child_start+8 ..], eight at a time)              │
 //!   │ param ─────► param node (takes one segment, children start with '/')         │
 //!   │ catch_all: route id    ({*rest} below this node)                             │
-//!   │ terminal:  route id    (path ends here: exact, or template end)              │
+//!   │ terminal:  route id    (a template ends here)                                │
 //!   │ prefix / sep_prefix: route ids (a prefix ends here)                          │
+//!   │ flags: which of the above are set, param node (one test on pass-through)     │
 //!   └──────────────────────────────────────────────────────────────────────────────┘
 //!
 //!   routes /users/{id}/orders, /users/me, /static/{*rest}, prefix /u
 //!
-//!   root "" ── "/" ─┬─ "u" [prefix] ── "sers/" ─┬─ "me" [terminal]
-//!                   │                            └─ {param} ── "/orders" [terminal]
+//!   exact table: "/users/me" → route
+//!   root "" ── "/" ─┬─ "u" [prefix] ── "sers/" ── {param} ── "/orders" [terminal]
 //!                   └─ "static/" [catch_all]
 //! ```
 //!
@@ -49,7 +55,8 @@
 //! A lookup returns every matching route, most specific first, so the engine can check
 //! method and header predicates in order and take the first that holds:
 //!
-//! 1. the exact route (at most one: two identical matches are a build error);
+//! 1. the exact route (at most one: two identical matches are a build error; a template
+//!    without parameters is an exact route);
 //! 2. templates; at the first segment where two templates differ, a static segment beats
 //!    `{param}`, which beats `{*catch_all}`;
 //! 3. prefix and path-separated-prefix routes, longest first; equal lengths in declaration

@@ -11,8 +11,9 @@
 //! - a param node has an empty label, no param or catch-all edge, no prefix slots, and its
 //!   static children start with `/`;
 //! - a param edge or catch-all slot hangs only below a static label ending in `/`;
-//! - prefix slots and exact terminals sit only on nodes reached from the root through static
-//!   edges; terminals reached through a param edge are templates;
+//! - prefix slots sit only on nodes reached from the root through static edges; terminals
+//!   are templates' and are reached through a param edge (exact routes are kept in hash
+//!   tables by [`crate::RouteTrie`], never here);
 //! - every non-root static node carries a slot or an edge beyond a single child (the tree is
 //!   compressed).
 
@@ -33,7 +34,7 @@ pub(crate) enum NodeKind {
 /// Where on a node a route ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
-    /// The path ends here (exact route, or a template ending in static text or a param).
+    /// The path ends here (a template ending in static text or a param).
     Terminal,
     /// A `{*rest}` taking the non-empty remainder.
     CatchAll,
@@ -267,6 +268,7 @@ impl FrozenBuilder {
         self.first.push(label.first().copied().unwrap_or(0));
         self.nodes.push(FNode {
             inline,
+            kids: 0,
             label_start,
             label_len,
             child_count: 0,

@@ -60,6 +60,9 @@ pub(crate) struct RouteEntry<T> {
     pub(crate) params_len: u32,
 }
 
+/// The exact routes of one host: path → route id.
+type ExactRoutes = std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>;
+
 /// Routes for many virtual hosts, matched by `:authority` and `:path`.
 ///
 /// See the [crate docs](crate) for the matching and precedence rules.
@@ -69,6 +72,10 @@ pub struct RouteTrie<T> {
     /// Path-trie root of each host, indexed by [`HostId`].
     roots: Vec<u32>,
     paths: FrozenPaths,
+    /// Exact routes (and templates without parameters) of each host, by path, indexed by
+    /// [`HostId`]: found with one hash lookup, they never enter the path trie, which holds
+    /// only templates and prefixes.
+    exact: Vec<ExactRoutes>,
     /// Indexed by [`RouteId`].
     routes: Vec<RouteEntry<T>>,
     /// Parameter-name ids of all templates, each route's a contiguous run.
@@ -83,6 +90,7 @@ impl<T> Default for RouteTrie<T> {
             hosts: HostTable::default(),
             roots: Vec::new(),
             paths: FrozenPaths::default(),
+            exact: Vec::new(),
             routes: Vec::new(),
             param_ids: Vec::new(),
             param_names: Vec::new(),
@@ -156,7 +164,7 @@ impl<T> RouteTrie<T> {
                 Candidates {
                     trie: self,
                     host: None,
-                    path: strip_query(path),
+                    path,
                     buf,
                 }
             }
@@ -170,9 +178,13 @@ impl<T> RouteTrie<T> {
         path: &'a str,
         buf: &'a mut MatchBuffer,
     ) -> Candidates<'a, T> {
-        let path = strip_query(path);
+        let exact = match self.exact.get(host.index()) {
+            Some(m) if !m.is_empty() => m.get(strip_query(path)).copied(),
+            _ => None,
+        };
+        // The path trie stops at `?` / `#` itself; `Candidates::path` cuts on demand.
         match self.roots.get(host.index()) {
-            Some(root) => self.paths.lookup(*root, path, buf),
+            Some(root) => self.paths.lookup(*root, path, exact, buf),
             None => buf.clear(),
         }
         Candidates {
@@ -186,6 +198,14 @@ impl<T> RouteTrie<T> {
     /// Approximate heap bytes of the trie, excluding the values' own heap data.
     pub fn heap_bytes(&self) -> usize {
         self.paths.heap_bytes()
+            + self
+                .exact
+                .iter()
+                .map(|m| {
+                    m.capacity() * (core::mem::size_of::<(Box<str>, u32)>() + 1)
+                        + m.keys().map(|k| k.len()).sum::<usize>()
+                })
+                .sum::<usize>()
             + self.routes.capacity() * core::mem::size_of::<RouteEntry<T>>()
             + self.roots.capacity() * 4
             + self.param_ids.capacity() * 4
@@ -216,7 +236,6 @@ impl<T> RouteTrie<T> {
                     ));
                 }
                 let ok = match (slot, e.kind) {
-                    (Slot::Terminal, MatchKind::Exact) => *pure,
                     (Slot::Terminal | Slot::CatchAll, MatchKind::Template) => !*pure,
                     (Slot::Prefix, MatchKind::Prefix)
                     | (Slot::SepPrefix, MatchKind::PathSeparatedPrefix) => *pure,
@@ -231,6 +250,21 @@ impl<T> RouteTrie<T> {
             }
         }
         let mut ids: Vec<u32> = found.iter().map(|f| f.0).collect();
+        for (h, map) in self.exact.iter().enumerate() {
+            for r in map.values() {
+                let e = self
+                    .routes
+                    .get(*r as usize)
+                    .ok_or("route id out of range")?;
+                if e.host.index() != h || e.kind != MatchKind::Exact {
+                    return Err(format!(
+                        "exact table of host {h} holds route {r} ({:?})",
+                        e.kind
+                    ));
+                }
+                ids.push(*r);
+            }
+        }
         ids.sort_unstable();
         if ids.len() != self.routes.len() || ids.iter().enumerate().any(|(i, r)| *r as usize != i) {
             return Err(format!(
@@ -251,31 +285,43 @@ pub fn strip_query(path: &str) -> &str {
     }
 }
 
-/// Index of the first `?` or `#`, eight bytes at a time (this runs on every lookup).
+/// Index of the first `?` or `#`, eight bytes at a time (this runs on every lookup of a
+/// host with exact routes). A path of 8 bytes or more ends with one overlapping word instead
+/// of a byte loop.
 fn find_query(bytes: &[u8]) -> Option<usize> {
-    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
-    const Q: u64 = u64::from_ne_bytes([b'?'; 8]);
-    const H: u64 = u64::from_ne_bytes([b'#'; 8]);
-    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_ne_bytes(word);
-        if has_zero(w ^ Q) | has_zero(w ^ H) != 0
-            && let Some(i) = chunk.iter().position(|b| matches!(b, b'?' | b'#'))
-        {
-            return Some(offset + i);
-        }
-        offset += 8;
+    const LO: u64 = u64::from_le_bytes([0x01; 8]);
+    const HI: u64 = u64::from_le_bytes([0x80; 8]);
+    const Q: u64 = u64::from_le_bytes([b'?'; 8]);
+    const H: u64 = u64::from_le_bytes([b'#'; 8]);
+    // Flags every lane equal to `?` or `#` (and possibly lanes above one): the lowest flag
+    // is always exact.
+    let marks = |w: u64| {
+        let (q, h) = (w ^ Q, w ^ H);
+        (q.wrapping_sub(LO) & !q | h.wrapping_sub(LO) & !h) & HI
+    };
+    let word = |at: usize| -> Option<u64> {
+        let w: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+        Some(u64::from_le_bytes(w))
+    };
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().position(|b| matches!(b, b'?' | b'#'));
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|b| matches!(b, b'?' | b'#'))
-        .map(|i| offset + i)
+    let mut at = 0;
+    while at + 8 <= n {
+        let m = marks(word(at)?);
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    if at < n {
+        let m = marks(word(n - 8)?);
+        if m != 0 {
+            return Some(n - 8 + (m.trailing_zeros() / 8) as usize);
+        }
+    }
+    None
 }
 
 /// Builds a [`RouteTrie`] route by route, collecting every error.
@@ -357,6 +403,7 @@ impl<T> RouteTrieBuilder<T> {
                 .new_root()
                 .map_err(|_| capacity("path trie nodes"))?;
             self.trie.roots.push(root);
+            self.trie.exact.push(ExactRoutes::default());
         }
         let root = *self
             .trie
@@ -364,14 +411,15 @@ impl<T> RouteTrieBuilder<T> {
             .get(host_id.index())
             .ok_or(capacity("hosts"))?;
         let arena = &mut self.arena;
+        let exact = self
+            .trie
+            .exact
+            .get_mut(host_id.index())
+            .ok_or(capacity("hosts"))?;
         let (kind, params, result) = match &path {
             PathMatch::Exact(p) => {
                 check_common(p).map_err(invalid)?;
-                (
-                    MatchKind::Exact,
-                    Vec::new(),
-                    claim_static(arena, root, p, Slot::Terminal, id),
-                )
+                (MatchKind::Exact, Vec::new(), claim_exact(exact, p, id))
             }
             PathMatch::Prefix(p) => {
                 check_common(p).map_err(invalid)?;
@@ -404,11 +452,12 @@ impl<T> RouteTrieBuilder<T> {
                 } else {
                     MatchKind::Template
                 };
-                (
-                    kind,
-                    names.collect(),
-                    insert_template(arena, root, &pieces, id),
-                )
+                let result = if kind == MatchKind::Exact {
+                    claim_exact(exact, t, id)
+                } else {
+                    insert_template(arena, root, &pieces, id)
+                };
+                (kind, names.collect(), result)
             }
         };
         match result {
@@ -469,6 +518,9 @@ impl<T> RouteTrieBuilder<T> {
                     trie.roots = roots;
                     trie.routes.shrink_to_fit();
                     trie.param_ids.shrink_to_fit();
+                    for m in &mut trie.exact {
+                        m.shrink_to_fit();
+                    }
                     return Ok(trie);
                 }
                 Err(_) => errors.push(RouteError::CapacityExceeded {
@@ -478,6 +530,17 @@ impl<T> RouteTrieBuilder<T> {
             }
         }
         Err(BuildError::new(errors))
+    }
+}
+
+/// Puts an exact route (or a template without parameters) into its host's table.
+fn claim_exact(exact: &mut ExactRoutes, path: &str, id: RouteId) -> Result<(), InsertError> {
+    match exact.entry(path.into()) {
+        std::collections::hash_map::Entry::Occupied(o) => Err(InsertError::Conflict(*o.get())),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(id.0);
+            Ok(())
+        }
     }
 }
 
