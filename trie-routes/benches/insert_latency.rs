@@ -116,7 +116,7 @@ fn main() {
     let hamt_max = report("hash_trie_map", &hamt_min);
     let hb_max = report("hashbrown", &hb_min);
     println!(
-        "max ratio hash_trie_map / hashbrown: {:.4}",
+        "max ratio hash_trie_map / hashbrown: {:.2e}",
         hamt_max as f64 / hb_max as f64
     );
     println!("hashbrown slowest (index: ns): {:?}", slowest(&hb_min, 6));
