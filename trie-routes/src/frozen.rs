@@ -95,6 +95,36 @@ fn lowest_zero_lane(x: u64) -> u32 {
     (x.wrapping_sub(LO) & !x & HI).trailing_zeros() / 8
 }
 
+/// `LABEL_MASKS[n]` keeps the low `n` bytes of a 16-byte little-endian word.
+const LABEL_MASKS: [u128; INLINE_LABEL + 1] = [
+    low_bytes(0),
+    low_bytes(1),
+    low_bytes(2),
+    low_bytes(3),
+    low_bytes(4),
+    low_bytes(5),
+    low_bytes(6),
+    low_bytes(7),
+    low_bytes(8),
+    low_bytes(9),
+    low_bytes(10),
+    low_bytes(11),
+    low_bytes(12),
+    low_bytes(13),
+    low_bytes(14),
+    low_bytes(15),
+    low_bytes(16),
+];
+
+/// A mask of the low `n` bytes (`n` ≤ 16).
+const fn low_bytes(n: u32) -> u128 {
+    if n == 0 {
+        0
+    } else {
+        u128::MAX >> (128 - 8 * n)
+    }
+}
+
 /// True when the path ends at `b` (the end of the string, `?` or `#`): the query and the
 /// fragment never take part in matching, and no label contains either byte.
 #[inline(always)]
@@ -163,7 +193,7 @@ impl FrozenPaths {
             && let Some(window) = bytes.get(pos..pos + 16)
             && let Ok(window) = <[u8; 16]>::try_from(window)
         {
-            let mask = u128::MAX.checked_shr(128 - 8 * len as u32).unwrap_or(0);
+            let mask = LABEL_MASKS.get(len).copied().unwrap_or(0);
             let diff = u128::from_le_bytes(window) ^ u128::from_le_bytes(n.inline);
             return diff & mask == 0;
         }
@@ -216,11 +246,19 @@ impl FrozenPaths {
             push_candidate(buf, route);
         }
         let bytes = path.as_bytes();
-        buf.stack.push(Frame::Visit {
-            node: root,
-            pos: 0,
-            depth: 0,
-        });
+        // A root has an empty label and (patterns start with `/`) normally no slot or edge:
+        // start at its child for the first byte.
+        let start = match (self.nodes.get(root as usize), bytes.first()) {
+            (Some(r), Some(b)) if r.flags == 0 => self.child_for(r, *b),
+            _ => Some(root),
+        };
+        if let Some(node) = start {
+            buf.stack.push(Frame::Visit {
+                node,
+                pos: 0,
+                depth: 0,
+            });
+        }
         // Depth-first, static edge before param edge before catch-all: a pre-order that lists
         // templates most specific first. The static edge is followed in the inner loop; only
         // the alternatives go on the stack. Each node is visited at most once per lookup: a
