@@ -4,8 +4,9 @@
 //! arithmetic is our own and built for wasm32, where the plugin runs:
 //!
 //! ```text
-//!  field.rs  GF(p) in eight 32-bit words: u32×u32→u64 products (one i64.mul in wasm),
-//!            Solinas-style reduction for p = 2²⁵⁶ − 2²²⁴ − 2⁹⁶ + 2⁶⁴ − 1, no Montgomery form
+//!  field.rs  GF(p) in eight 32-bit words: u32×u32→u64 products on wasm32 (one i64.mul each),
+//!            u64×u64→u128 on 64-bit targets; Solinas-style reduction for
+//!            p = 2²⁵⁶ − 2²²⁴ − 2⁹⁶ + 2⁶⁴ − 1, no Montgomery form
 //!  point.rs  Jacobian doubling (a = −3) and additions, exceptional cases by branching
 //!  mult.rs   s·G + t·P_A with one shared chain of doublings: t in width-5 NAF over 8 odd
 //!            multiples of P_A built per call; s in width-9 NAF over 128 affine odd multiples
