@@ -189,27 +189,108 @@ pub(crate) fn words_from_be_bytes(bytes: &[u8; 32]) -> [u32; 8] {
     words
 }
 
+/// `(Σ low halves, Σ high halves)` of the products `x·y` of one column.
+macro_rules! column {
+    ($($x:ident * $y:ident),+) => {{
+        let (mut lo, mut hi) = (0u64, 0u64);
+        $(
+            let product = $x * $y;
+            lo += product & LOW;
+            hi += product >> 32;
+        )+
+        (lo, hi)
+    }};
+}
+
+/// A column of a square: the cross products `x·y` (x ≠ y) twice, plus `d²` if given.
+macro_rules! square_column {
+    ($($x:ident * $y:ident),* $(; $d:ident)?) => {{
+        let (mut lo, mut hi) = (0u64, 0u64);
+        $(
+            let product = $x * $y;
+            lo += product & LOW;
+            hi += product >> 32;
+        )*
+        lo <<= 1;
+        hi <<= 1;
+        $(
+            let product = $d * $d;
+            lo += product & LOW;
+            hi += product >> 32;
+        )?
+        (lo, hi)
+    }};
+}
+
 /// The product as sixteen unpropagated 32-bit columns, from 64 `u32 × u32` products (for
-/// 32-bit targets such as wasm32, where each is one native multiply).
+/// 32-bit targets such as wasm32, where each is one native multiply). Written out column by
+/// column: as loops, LLVM kept the columns in memory on wasm32.
 #[cfg_attr(
     target_pointer_width = "64",
     allow(dead_code, reason = "tested natively")
 )]
+#[inline(always)]
 fn mul_32(a: &Fe, b: &Fe) -> [u64; 16] {
-    let mut col = [0u64; 16];
-    for (i, a) in a.0.iter().enumerate() {
-        let a = u64::from(*a);
-        for (j, b) in b.0.iter().enumerate() {
-            let product = a * u64::from(*b);
-            if let Some(c) = col.get_mut(i + j) {
-                *c += product & LOW;
-            }
-            if let Some(c) = col.get_mut(i + j + 1) {
-                *c += product >> 32;
-            }
-        }
-    }
-    col
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = a.0.map(u64::from);
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = b.0.map(u64::from);
+    let (l0, h0) = column!(a0 * b0);
+    let (l1, h1) = column!(a0 * b1, a1 * b0);
+    let (l2, h2) = column!(a0 * b2, a1 * b1, a2 * b0);
+    let (l3, h3) = column!(a0 * b3, a1 * b2, a2 * b1, a3 * b0);
+    let (l4, h4) = column!(a0 * b4, a1 * b3, a2 * b2, a3 * b1, a4 * b0);
+    let (l5, h5) = column!(a0 * b5, a1 * b4, a2 * b3, a3 * b2, a4 * b1, a5 * b0);
+    let (l6, h6) = column!(
+        a0 * b6,
+        a1 * b5,
+        a2 * b4,
+        a3 * b3,
+        a4 * b2,
+        a5 * b1,
+        a6 * b0
+    );
+    let (l7, h7) = column!(
+        a0 * b7,
+        a1 * b6,
+        a2 * b5,
+        a3 * b4,
+        a4 * b3,
+        a5 * b2,
+        a6 * b1,
+        a7 * b0
+    );
+    let (l8, h8) = column!(
+        a1 * b7,
+        a2 * b6,
+        a3 * b5,
+        a4 * b4,
+        a5 * b3,
+        a6 * b2,
+        a7 * b1
+    );
+    let (l9, h9) = column!(a2 * b7, a3 * b6, a4 * b5, a5 * b4, a6 * b3, a7 * b2);
+    let (l10, h10) = column!(a3 * b7, a4 * b6, a5 * b5, a6 * b4, a7 * b3);
+    let (l11, h11) = column!(a4 * b7, a5 * b6, a6 * b5, a7 * b4);
+    let (l12, h12) = column!(a5 * b7, a6 * b6, a7 * b5);
+    let (l13, h13) = column!(a6 * b7, a7 * b6);
+    let (l14, h14) = column!(a7 * b7);
+    [
+        l0,
+        l1 + h0,
+        l2 + h1,
+        l3 + h2,
+        l4 + h3,
+        l5 + h4,
+        l6 + h5,
+        l7 + h6,
+        l8 + h7,
+        l9 + h8,
+        l10 + h9,
+        l11 + h10,
+        l12 + h11,
+        l13 + h12,
+        l14 + h13,
+        h14,
+    ]
 }
 
 /// The square as sixteen unpropagated columns: 28 cross products counted twice and 8 squares.
@@ -217,34 +298,42 @@ fn mul_32(a: &Fe, b: &Fe) -> [u64; 16] {
     target_pointer_width = "64",
     allow(dead_code, reason = "tested natively")
 )]
+#[inline(always)]
 fn square_32(a: &Fe) -> [u64; 16] {
-    let mut col = [0u64; 16];
-    for (i, x) in a.0.iter().enumerate() {
-        let x = u64::from(*x);
-        for (j, y) in a.0.iter().enumerate().skip(i + 1) {
-            let product = x * u64::from(*y);
-            if let Some(c) = col.get_mut(i + j) {
-                *c += product & LOW;
-            }
-            if let Some(c) = col.get_mut(i + j + 1) {
-                *c += product >> 32;
-            }
-        }
-    }
-    for c in &mut col {
-        *c <<= 1;
-    }
-    for (i, x) in a.0.iter().enumerate() {
-        let x = u64::from(*x);
-        let product = x * x;
-        if let Some(c) = col.get_mut(2 * i) {
-            *c += product & LOW;
-        }
-        if let Some(c) = col.get_mut(2 * i + 1) {
-            *c += product >> 32;
-        }
-    }
-    col
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = a.0.map(u64::from);
+    let (l0, h0) = square_column!(; a0);
+    let (l1, h1) = square_column!(a0 * a1);
+    let (l2, h2) = square_column!(a0 * a2; a1);
+    let (l3, h3) = square_column!(a0 * a3, a1 * a2);
+    let (l4, h4) = square_column!(a0 * a4, a1 * a3; a2);
+    let (l5, h5) = square_column!(a0 * a5, a1 * a4, a2 * a3);
+    let (l6, h6) = square_column!(a0 * a6, a1 * a5, a2 * a4; a3);
+    let (l7, h7) = square_column!(a0 * a7, a1 * a6, a2 * a5, a3 * a4);
+    let (l8, h8) = square_column!(a1 * a7, a2 * a6, a3 * a5; a4);
+    let (l9, h9) = square_column!(a2 * a7, a3 * a6, a4 * a5);
+    let (l10, h10) = square_column!(a3 * a7, a4 * a6; a5);
+    let (l11, h11) = square_column!(a4 * a7, a5 * a6);
+    let (l12, h12) = square_column!(a5 * a7; a6);
+    let (l13, h13) = square_column!(a6 * a7);
+    let (l14, h14) = square_column!(; a7);
+    [
+        l0,
+        l1 + h0,
+        l2 + h1,
+        l3 + h2,
+        l4 + h3,
+        l5 + h4,
+        l6 + h5,
+        l7 + h6,
+        l8 + h7,
+        l9 + h8,
+        l10 + h9,
+        l11 + h10,
+        l12 + h11,
+        l13 + h12,
+        l14 + h13,
+        h14,
+    ]
 }
 
 /// The four little-endian 64-bit words of an element.
@@ -341,6 +430,11 @@ fn square_64(a: &Fe) -> [u64; 16] {
 
 /// Whether `words < p`.
 fn below_p(words: &[u32; 8]) -> bool {
+    // p's top word is 2³² − 2: anything smaller there is below p (nearly every value).
+    let [.., top] = *words;
+    if top < 0xffff_fffe {
+        return true;
+    }
     for (w, p) in words.iter().zip(P).rev() {
         if *w != p {
             return *w < p;
@@ -361,6 +455,7 @@ fn sub_p(mut words: [u32; 8]) -> [u32; 8] {
 }
 
 /// Reduces `Σ col[k]·2^(32k)` (columns below 2³⁷, unpropagated) modulo p.
+#[inline(always)]
 fn reduce(col: [u64; 16]) -> Fe {
     let [
         c0,
@@ -472,6 +567,29 @@ mod tests {
         assert!(Fe::from_be_bytes(&Fe(P).to_be_bytes()).is_none());
         assert!(Fe::from_words(P).is_none());
         assert_eq!(Fe::from_words(sub_p(P)), Some(Fe::ZERO));
+    }
+
+    #[test]
+    fn range_check_near_p() {
+        let mut above = P;
+        above[2] = 1; // p + 2⁶⁴
+        let mut top_below = P;
+        top_below[7] = 0xffff_fffd;
+        for (words, below) in [
+            (P, false),
+            (sub_p([u32::MAX; 8]), true), // 2²⁵⁶ − 1 − p
+            ([u32::MAX; 8], false),
+            (above, false),
+            (top_below, true),
+            (sub_p([0; 8]), true), // 2²⁵⁶ − p
+        ] {
+            let value = BigUint::from_bytes_be(&Fe(words).to_be_bytes());
+            assert_eq!(below_p(&words), value < p(), "{words:x?}");
+            assert_eq!(Fe::from_words(words).is_some(), below, "{words:x?}");
+        }
+        let mut minus_one = P;
+        minus_one[0] -= 1;
+        assert!(below_p(&minus_one));
     }
 
     #[test]
