@@ -181,6 +181,11 @@ impl EnvoyProcess {
         self.child.try_wait()
     }
 
+    /// The Envoy process id (for reading its CPU time in benchmarks).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://127.0.0.1:<listener port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.listener)

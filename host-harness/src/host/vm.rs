@@ -120,6 +120,9 @@ fn wasm_err(e: impl std::fmt::Display) -> HostError {
     HostError::Wasm(format!("{e:#}"))
 }
 
+/// Environment variable selecting a wasmtime profiler (`perfmap`).
+const PROFILER_ENV: &str = "TRIEGUARD_WASM_PROFILER";
+
 /// The process-wide engine and linker: built once, shared by every module and VM.
 struct Runtime {
     engine: Engine,
@@ -129,7 +132,13 @@ struct Runtime {
 fn runtime() -> Result<&'static Runtime, HostError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     let r = RUNTIME.get_or_init(|| {
-        let engine = Engine::new(&wasmtime::Config::new()).map_err(|e| format!("{e:#}"))?;
+        let mut config = wasmtime::Config::new();
+        // `TRIEGUARD_WASM_PROFILER=perfmap` writes /tmp/perf-<pid>.map so that `perf report`
+        // names the guest's functions (for profiling the plugin in the harness).
+        if std::env::var_os(PROFILER_ENV).is_some_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
         let mut linker = Linker::new(&engine);
         proxy::add_to_linker(&mut linker, |s: &mut HostState| &mut s.proxy)
             .map_err(|e| format!("{e:#}"))?;

@@ -6,6 +6,7 @@
 //! reply is 401 `auth.missing` when no provider found a credential, else the first precise
 //! failure (`auth.jwt.expired`, `auth.api_key.unknown`, …).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use trie_routes::HashTrieMap;
@@ -53,6 +54,19 @@ impl std::fmt::Debug for Provider {
 }
 
 impl Provider {
+    /// Whether this provider reads the clock (token and certificate validity).
+    pub fn reads_clock(&self) -> bool {
+        matches!(self, Provider::Jwt(_) | Provider::ClientCert(_))
+    }
+
+    /// Whether this provider reads the connection's source address.
+    pub fn reads_source_address(&self) -> bool {
+        match self {
+            Provider::ClientCert(store) => store.reads_source_address(),
+            Provider::ApiKey(_) | Provider::Jwt(_) => false,
+        }
+    }
+
     /// Evaluates the provider on a request.
     pub fn authenticate(&self, request: &Request) -> AuthOutcome {
         match self {
@@ -118,18 +132,20 @@ impl ApiKeyProvider {
                 digests.insert(digest, Box::from(key.consumer.as_str()));
             }
         }
-        Self {
-            source: config.from.clone(),
-            digests,
-        }
+        // Header names are matched lower-case (Envoy lower-cases them); do it once here.
+        let source = match &config.from {
+            CredentialSource::Header(name) => CredentialSource::Header(name.to_ascii_lowercase()),
+            CredentialSource::Query(name) => CredentialSource::Query(name.clone()),
+        };
+        Self { source, digests }
     }
 
     fn authenticate(&self, request: &Request) -> AuthOutcome {
         let presented = match &self.source {
-            CredentialSource::Header(name) => request
-                .header(&name.to_ascii_lowercase())
-                .map(|v| v.trim().to_owned()),
-            CredentialSource::Query(name) => query_param(split_target(&request.path).1, name),
+            CredentialSource::Header(name) => request.header(name).map(|v| Cow::Borrowed(v.trim())),
+            CredentialSource::Query(name) => {
+                query_param(split_target(&request.path).1, name).map(Cow::Owned)
+            }
         };
         let Some(key) = presented.filter(|k| !k.is_empty()) else {
             return AuthOutcome::Absent;

@@ -62,6 +62,11 @@ impl ClientCertProvider {
         })
     }
 
+    /// Whether the store checks the source address against trusted front proxies.
+    pub fn reads_source_address(&self) -> bool {
+        self.trusted_proxies.is_some()
+    }
+
     /// Verifies the forwarded chain and names the consumer.
     pub fn authenticate(&self, request: &Request) -> AuthOutcome {
         let Some(value) = request.header(&self.header) else {

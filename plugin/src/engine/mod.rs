@@ -26,6 +26,7 @@ pub mod util;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
 
@@ -33,7 +34,7 @@ use crate::config::{
     ConfigError, ConfigIssue, DecisionHeaderNames, FailMode, PolicyConfig, TlsVersion,
 };
 use auth::{AuthOutcome, Provider};
-pub use request::{Allow, Decision, Deny, Request};
+pub use request::{Allow, Decision, Deny, Request, RequestNeeds};
 use route::CompiledRoute;
 
 /// A policy compiled for lookups; immutable after [`Engine::compile`] and shared by every
@@ -219,6 +220,15 @@ impl Engine {
         }
     }
 
+    /// Which optional request facts this policy reads (the filter fetches only those).
+    pub fn request_needs(&self) -> RequestNeeds {
+        RequestNeeds {
+            tls_version: self.host_min_tls.iter().any(Option::is_some),
+            source_address: self.providers.iter().any(|(_, p)| p.reads_source_address()),
+            clock: self.providers.iter().any(|(_, p)| p.reads_clock()),
+        }
+    }
+
     /// The decision header names this engine writes.
     pub fn decision_headers(&self) -> &DecisionHeaderNames {
         &self.headers
@@ -244,7 +254,7 @@ impl Engine {
         let normalized = match normalize::normalize(&request.path, self.allow_semicolon) {
             Ok(n) => n,
             Err(rejection) => {
-                trace.step(&format!(
+                trace.step(format_args!(
                     "path {:?} refused: {}",
                     request.path,
                     rejection.message()
@@ -252,7 +262,7 @@ impl Engine {
                 return Decision::Deny(Deny::new(400, rejection.reason(), rejection.message()));
             }
         };
-        trace.step(&format!(
+        trace.step(format_args!(
             "path {:?} normalised to {:?}",
             request.path, normalized.path
         ));
@@ -265,7 +275,7 @@ impl Engine {
             Err(_) => &mut fresh,
         };
         let Some(host_id) = self.trie.lookup_host(&host) else {
-            trace.step(&format!("no host entry serves {host:?}"));
+            trace.step(format_args!("no host entry serves {host:?}"));
             return Decision::Deny(Deny::new(
                 404,
                 "route.no_host",
@@ -273,12 +283,9 @@ impl Engine {
             ));
         };
         let candidates = self.trie.lookup_path(host_id, &normalized.path, buffer);
-        trace.step(&format!(
+        trace.step(format_args!(
             "host {host:?} → pattern {}; {} path candidate group(s)",
-            self.trie
-                .host_pattern(host_id)
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            util::OrEmpty(self.trie.host_pattern(host_id)),
             candidates.len()
         ));
         let mut chosen = None;
@@ -289,14 +296,14 @@ impl Engine {
                 };
                 match route.predicates_hold(request) {
                     Ok(()) => {
-                        trace.step(&format!(
+                        trace.step(format_args!(
                             "route '{}' ({}) taken",
                             route.id, route.path_match
                         ));
                         chosen = Some(route);
                         break 'candidates;
                     }
-                    Err(why) => trace.step(&format!(
+                    Err(why) => trace.step(format_args!(
                         "route '{}' ({}) skipped: {why}",
                         route.id, route.path_match
                     )),
@@ -318,7 +325,7 @@ impl Engine {
         &self,
         request: &Request,
         route: &CompiledRoute,
-        normalized: &normalize::NormalizedPath,
+        normalized: &normalize::NormalizedPath<'_>,
         trace: &mut dyn Trace,
     ) -> Decision {
         let deny = |status: u16, reason: String, message: String| {
@@ -335,7 +342,7 @@ impl Engine {
                 .as_deref()
                 .and_then(TlsVersion::from_envoy);
             let ok = version.is_some_and(|v| v >= min);
-            trace.step(&format!(
+            trace.step(format_args!(
                 "min TLS {}: connection {} → {}",
                 min.as_str(),
                 request.tls_version.as_deref().unwrap_or("plaintext"),
@@ -355,10 +362,10 @@ impl Engine {
         }
         if let Some(device) = &route.device_trust {
             if let Err(message) = device.check(request) {
-                trace.step(&format!("device trust refused: {message}"));
+                trace.step(format_args!("device trust refused: {message}"));
                 return deny(403, "device.untrusted".into(), message);
             }
-            trace.step("device trust ok");
+            trace.step(format_args!("device trust ok"));
         }
         let mut consumer = None;
         if let Some(any_of) = &route.auth {
@@ -369,15 +376,17 @@ impl Engine {
                 };
                 match provider.authenticate(request) {
                     AuthOutcome::Authenticated(who) => {
-                        trace.step(&format!("auth provider '{name}': authenticated '{who}'"));
+                        trace.step(format_args!(
+                            "auth provider '{name}': authenticated '{who}'"
+                        ));
                         consumer = Some(who);
                         break;
                     }
                     AuthOutcome::Absent => {
-                        trace.step(&format!("auth provider '{name}': no credential"));
+                        trace.step(format_args!("auth provider '{name}': no credential"));
                     }
                     AuthOutcome::Invalid { reason, message } => {
-                        trace.step(&format!("auth provider '{name}': {reason}: {message}"));
+                        trace.step(format_args!("auth provider '{name}': {reason}: {message}"));
                         first_failure.get_or_insert((reason, message));
                     }
                 }
@@ -396,7 +405,7 @@ impl Engine {
         if let (Some(allowed), Some(who)) = (&route.consumers, &consumer)
             && !allowed.iter().any(|c| c == who)
         {
-            trace.step(&format!(
+            trace.step(format_args!(
                 "consumer '{who}' is not in the route's allow-list"
             ));
             return deny(
@@ -406,7 +415,7 @@ impl Engine {
             );
         }
         let cluster = route.upstream.choose(request);
-        trace.step(&format!("upstream cluster '{cluster}'"));
+        trace.step(format_args!("upstream cluster '{cluster}'"));
         let target = match &route.rewrite {
             Some(rewrite) => {
                 let rest = normalized
@@ -417,13 +426,14 @@ impl Engine {
                     PathMatch::Exact(_) => "",
                     _ => rest,
                 };
-                format!("{rewrite}{rest}{}", normalized.query)
+                Some(format!("{rewrite}{rest}{}", normalized.query))
             }
-            None => normalized.to_request_target(),
+            None if normalized.is_target(&request.path) => None,
+            None => Some(normalized.to_request_target()),
         };
-        let new_path = (target != request.path).then_some(target);
+        let new_path = target.filter(|t| *t != request.path);
         if let Some(path) = &new_path {
-            trace.step(&format!("forwarded path {path:?}"));
+            trace.step(format_args!("forwarded path {path:?}"));
         }
         let names = &self.headers;
         let remove_headers = [&names.route, &names.cluster, &names.consumer]
@@ -460,20 +470,23 @@ impl Engine {
 }
 
 /// Receives the steps of a decision (for `trieguard explain`).
+///
+/// Steps arrive as unformatted [`fmt::Arguments`], so [`Engine::decide`] (which traces to
+/// nowhere) never pays for formatting them.
 pub trait Trace {
     /// One step, as a sentence.
-    fn step(&mut self, what: &str);
+    fn step(&mut self, what: fmt::Arguments<'_>);
 }
 
 struct NoTrace;
 
 impl Trace for NoTrace {
-    fn step(&mut self, _what: &str) {}
+    fn step(&mut self, _what: fmt::Arguments<'_>) {}
 }
 
 impl Trace for Vec<String> {
-    fn step(&mut self, what: &str) {
-        self.push(what.to_owned());
+    fn step(&mut self, what: fmt::Arguments<'_>) {
+        self.push(what.to_string());
     }
 }
 

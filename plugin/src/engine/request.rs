@@ -24,6 +24,19 @@ pub struct Request {
     pub entropy: u64,
 }
 
+/// Which optional request facts a compiled policy reads. Each is a hostcall for the filter,
+/// so it fetches only these ([`crate::engine::Engine::request_needs`]); fields not needed may
+/// stay at their defaults without changing any decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestNeeds {
+    /// [`Request::tls_version`]: some host entry has `min_tls`.
+    pub tls_version: bool,
+    /// [`Request::source`]: some client-certificate store lists trusted front proxies.
+    pub source_address: bool,
+    /// [`Request::now_unix_seconds`]: some JWT or client-certificate provider checks validity.
+    pub clock: bool,
+}
+
 impl Request {
     /// First value of a header (`name` lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {

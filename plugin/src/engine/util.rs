@@ -61,10 +61,14 @@ pub fn cookie<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 }
 
 /// The host of an `:authority`: lower-cased, port and one trailing dot removed.
-pub fn normalize_host(authority: &str) -> String {
+pub fn normalize_host(authority: &str) -> std::borrow::Cow<'_, str> {
     let host = trie_routes::host::host_of(authority);
     let host = host.strip_suffix('.').unwrap_or(host);
-    host.to_ascii_lowercase()
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +105,17 @@ mod tests {
     #[test]
     fn malformed_escapes_stay() {
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+}
+
+/// Displays the value, or nothing when absent, without allocating (for trace steps).
+pub struct OrEmpty<T>(pub Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for OrEmpty<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => Ok(()),
+        }
     }
 }
