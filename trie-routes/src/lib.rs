@@ -156,10 +156,13 @@
 //!
 //! # `HashTrieMap`
 //!
-//! A hash-array-mapped trie: 6 hash bits per level pick one of 64 slots, and a 64-bit
-//! bitmap says which slots exist, so a node stores only the entries it has. An insert
-//! touches one node per level (at most [`hamt::MAX_DEPTH`]), never rehashes the whole map.
-//! See [`hamt`].
+//! A hash-array-mapped trie under a directly indexed root table. The top hash bits pick a
+//! root slot (about one key per slot), which holds a leaf, a bucket of up to 8 leaves, or a
+//! bitmap branch: 6 hash bits per level pick one of 64 slots, and a 64-bit bitmap says which
+//! slots exist, so a branch stores only the entries it has. The root table doubles when it is
+//! full, and its slots are split into the new table two per later insert or remove, so no
+//! insert rehashes the map: an insert touches a bounded number of root slots and one node
+//! per level (at most [`hamt::MAX_DEPTH`]). See [`hamt`].
 
 pub mod candidates;
 pub mod error;

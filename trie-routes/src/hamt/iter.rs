@@ -1,9 +1,20 @@
 //! Iteration over a [`HashTrieMap`](super::HashTrieMap).
 
-use super::node::{Branch, Entry, MAX_DEPTH};
+use super::node::{Entry, MAX_DEPTH};
+use super::root::{Slot, Table};
 
-/// Iterator over `(&key, &value)` pairs, in hash order.
+/// The chunks of both root tables, in turn.
+type Chunks<'a, K, V> = core::iter::Chain<
+    core::slice::Iter<'a, Vec<Slot<K, V>>>,
+    core::slice::Iter<'a, Vec<Slot<K, V>>>,
+>;
+
+/// Iterator over `(&key, &value)` pairs, in no specified order.
 pub struct Iter<'a, K, V> {
+    /// The chunks of the root tables (the current one, then the unsplit part of the old one).
+    chunks: Chunks<'a, K, V>,
+    /// The rest of the current chunk.
+    slots: core::slice::Iter<'a, Slot<K, V>>,
     /// One slice iterator per branch level on the way down (at most `MAX_DEPTH`).
     stack: Vec<core::slice::Iter<'a, Entry<K, V>>>,
     collision: core::slice::Iter<'a, (K, V)>,
@@ -11,11 +22,11 @@ pub struct Iter<'a, K, V> {
 }
 
 impl<'a, K, V> Iter<'a, K, V> {
-    pub(crate) fn new(root: &'a Branch<K, V>, len: usize) -> Self {
-        let mut stack = Vec::with_capacity(MAX_DEPTH);
-        stack.push(root.entries.iter());
+    pub(crate) fn new([new, old]: [&'a Table<K, V>; 2], len: usize) -> Self {
         Self {
-            stack,
+            chunks: new.chunks().chain(old.chunks()),
+            slots: [].iter(),
+            stack: Vec::with_capacity(if len == 0 { 0 } else { MAX_DEPTH }),
             collision: [].iter(),
             left: len,
         }
@@ -31,17 +42,31 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
                 self.left = self.left.saturating_sub(1);
                 return Some((k, v));
             }
-            let top = self.stack.last_mut()?;
-            match top.next() {
-                None => {
-                    self.stack.pop();
-                }
-                Some(Entry::Leaf { key, value, .. }) => {
+            let entry = match self.stack.last_mut() {
+                Some(top) => match top.next() {
+                    Some(e) => e,
+                    None => {
+                        self.stack.pop();
+                        continue;
+                    }
+                },
+                None => match self.slots.next() {
+                    Some(Some(e)) => e,
+                    Some(None) => continue,
+                    None => {
+                        self.slots = self.chunks.next()?.iter();
+                        continue;
+                    }
+                },
+            };
+            match entry {
+                Entry::Leaf { key, value, .. } => {
                     self.left = self.left.saturating_sub(1);
                     return Some((key, value));
                 }
-                Some(Entry::Collision(c)) => self.collision = c.entries.iter(),
-                Some(Entry::Branch(b)) => self.stack.push(b.entries.iter()),
+                Entry::Collision(c) => self.collision = c.entries.iter(),
+                Entry::Branch(b) => self.stack.push(b.entries.iter()),
+                Entry::Bucket(items) => self.stack.push(items.iter()),
             }
         }
     }

@@ -1,17 +1,27 @@
-//! [`HashTrieMap`]: a hash-array-mapped trie for exact keys.
+//! [`HashTrieMap`]: a hash-array-mapped trie for exact keys, under a directly indexed root
+//! table that grows incrementally.
 //!
 //! ```text
-//!   hash = …|c2|c1|c0   (6-bit chunks, c0 = lowest bits)
+//!   hash = t…t|…|c1|c0     top bits t → root slot; 6-bit chunks c0 (lowest), c1 … → branches
 //!
-//!   root Branch  bitmap 0b…0100_1010  entries [e1, e3, e6]      (slot c0 → popcount index)
-//!                                  │
-//!                         e3 = Branch  bitmap …  entries [Leaf, Collision, Branch …]
+//!   root table (2^bits slots, ~1 key per slot, in chunks of 512 slots)
+//!   ┌──────┬────────────────┬──────┬────────────────────────────┬────────────────────┬─────┐
+//!   │ None │ Leaf{hash,k,v} │ None │ Bucket[Leaf, Collision, …] │ Branch{bitmap,[…]} │  …  │
+//!   └──────┴────────────────┴──────┴────────────────────────────┴─────────┬──────────┴─────┘
+//!   a lone key: one slot load, a hash compare, a key compare              │ more than 8 keys
+//!   a bucket: up to 8 entries, scanned by stored hash                     ▼ in one slot
+//!                                      Branch  bitmap …  entries [Leaf, Collision, Branch …]
+//!                                      (chunk c0 → popcount index, then c1 …)
 //! ```
 //!
-//! Growth is local: an insert walks one branch per level, and at most adds one entry to a
-//! branch's array (at most 64 entries), or replaces one leaf by a small nested branch. Nothing
-//! is ever rehashed, so the slowest insert costs a few small copies, not a table resize.
-//! Removal undoes this and keeps the shape canonical (see [`node`]).
+//! Growth never rehashes the map in one step. The root table doubles when the map holds as
+//! many keys as it has slots, and the old slots are split into the new table two per
+//! following insert or remove; a lookup asks the old table first, then the new one (see
+//! [`root`]). Below the root, an insert walks one branch per level and at most adds one entry
+//! to a branch's array (at most 64 entries), replaces one leaf by a small nested branch, or
+//! turns a full bucket (8 entries) into a branch. So the slowest insert costs a few small
+//! copies and at most one chunk allocation, not a table resize. Removal undoes this and keeps
+//! the shape canonical (see [`node`]).
 //!
 //! The hasher is a type parameter. The default, `foldhash::fast::RandomState`, is fast, not
 //! cryptographic, and seeded per map. trieguard keys these maps with SHA-256 digests of API
@@ -20,13 +30,14 @@
 
 mod iter;
 pub mod node;
+pub mod root;
 
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 
 pub use iter::Iter;
-use node::Branch;
 pub use node::{BITS_PER_LEVEL, MAX_DEPTH};
+use root::Root;
 
 /// The default hasher of [`HashTrieMap`].
 pub type DefaultHashBuilder = foldhash::fast::RandomState;
@@ -45,7 +56,7 @@ pub type DefaultHashBuilder = foldhash::fast::RandomState;
 /// ```
 #[derive(Clone)]
 pub struct HashTrieMap<K, V, S = DefaultHashBuilder> {
-    root: Branch<K, V>,
+    root: Root<K, V>,
     len: usize,
     hasher: S,
 }
@@ -67,7 +78,7 @@ impl<K, V, S> HashTrieMap<K, V, S> {
     /// An empty map using `hasher`.
     pub fn with_hasher(hasher: S) -> Self {
         Self {
-            root: Branch::default(),
+            root: Root::default(),
             len: 0,
             hasher,
         }
@@ -85,7 +96,7 @@ impl<K, V, S> HashTrieMap<K, V, S> {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.root = Branch::default();
+        self.root.clear();
         self.len = 0;
     }
 
@@ -94,9 +105,9 @@ impl<K, V, S> HashTrieMap<K, V, S> {
         &self.hasher
     }
 
-    /// All `(key, value)` pairs, in hash order.
+    /// All `(key, value)` pairs, in no specified order.
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(&self.root, self.len)
+        Iter::new(self.root.tables(), self.len)
     }
 }
 
@@ -108,7 +119,8 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashTrieMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.root.get(self.hasher.hash_one(key), key)
+        let hash = self.hasher.hash_one(key);
+        node::slot_get(self.root.slot(hash)?.as_ref()?, hash, key)
     }
 
     /// The value for `key`, mutably.
@@ -118,7 +130,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashTrieMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        self.root.get_mut(hash, key, 0)
+        node::slot_get_mut(self.root.slot_mut(hash)?.as_mut()?, hash, key)
     }
 
     /// True when `key` is present.
@@ -133,7 +145,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashTrieMap<K, V, S> {
     /// Inserts `key`; returns the value it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let hash = self.hasher.hash_one(&key);
-        let old = self.root.insert(hash, key, value, 0);
+        self.root.before_insert(self.len);
+        // `before_insert` allocated the table, so every hash has a slot: `?` never returns.
+        let old = node::slot_insert(self.root.slot_mut(hash)?, hash, key, value);
         if old.is_none() {
             self.len += 1;
         }
@@ -147,7 +161,8 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashTrieMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        let old = self.root.remove(hash, key, 0);
+        self.root.before_remove();
+        let old = node::slot_remove(self.root.slot_mut(hash)?, hash, key);
         if old.is_some() {
             self.len -= 1;
         }
@@ -157,7 +172,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashTrieMap<K, V, S> {
     /// Checks every structural invariant and the length; for tests and fuzzing.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> Result<(), String> {
-        let count = node::check(&self.root, 0, 0, &|k: &K| self.hasher.hash_one(k))?;
+        let count = self.root.check(&|k: &K| self.hasher.hash_one(k))?;
         if count != self.len {
             return Err(format!("len {} but {count} keys stored", self.len));
         }
@@ -251,6 +266,54 @@ mod tests {
         }
         m.check_invariants().unwrap();
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn invariants_hold_at_every_step_of_growth() {
+        // Every insert may advance a growth; check the whole shape after each one, and
+        // that every key inserted so far is found (in the old or the new table).
+        let mut m = HashTrieMap::new();
+        for i in 0..1_500u32 {
+            assert_eq!(m.insert(i, i), None);
+            m.check_invariants().unwrap();
+            if i % 97 == 0 {
+                for j in 0..=i {
+                    assert_eq!(m.get(&j), Some(&j), "key {j} after inserting {i}");
+                }
+            }
+            if i % 5 == 0 {
+                assert_eq!(m.remove(&(i / 2)), Some(i / 2));
+                m.check_invariants().unwrap();
+                m.insert(i / 2, i / 2);
+            }
+        }
+        assert_eq!(m.iter().count(), 1_500);
+        let mut m2 = m.clone();
+        for i in 0..1_500u32 {
+            assert_eq!(m2.remove(&i), Some(i));
+            m2.check_invariants().unwrap();
+        }
+        assert!(m2.is_empty());
+        assert_eq!(m.len(), 1_500);
+    }
+
+    #[test]
+    fn one_root_slot_fills_a_bucket_then_a_branch() {
+        // Small hashes: the top bits are all zero, so every key lands in root slot 0; its
+        // bucket overflows into a branch, and removal lifts the keys back.
+        let mut m: HashTrieMap<u32, u32, Weak> = HashTrieMap::with_hasher(Weak(u64::MAX));
+        for i in 0..200u32 {
+            m.insert(i, i);
+            m.check_invariants().unwrap();
+        }
+        for i in 0..200u32 {
+            assert_eq!(m.get(&i), Some(&i));
+        }
+        for i in 0..200u32 {
+            assert_eq!(m.remove(&i), Some(i));
+            m.check_invariants().unwrap();
+            assert_eq!(m.get(&(i + 1)).copied(), (i < 199).then_some(i + 1));
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Nodes of the hash-array-mapped trie and the recursive operations on them.
+//! Nodes of the hash-array-mapped trie and the recursive operations on them, and the
+//! operations on one root slot (`slot_*`).
 //!
-//! Invariants (checked by [`check`]):
+//! Invariants (checked by `check`, `check_leaf` and `check_bucket`); a branch directly in
+//! a root slot starts at shift 0:
 //! - `entries.len() == bitmap.count_ones()`, and entry `i` belongs to the `i`-th set bit;
 //! - an entry at depth `d` (shift `6·d`) sits in the slot given by its hash bits
 //!   `shift .. shift+6`, and agrees with all its ancestors' slots;
@@ -8,7 +10,9 @@
 //!   collision entry (those are lifted into the parent), so the shape is canonical;
 //! - a collision leaf holds at least two entries, all with the same full hash and distinct keys;
 //! - branches nest at most [`MAX_DEPTH`] deep, because two different 64-bit hashes differ in
-//!   one of the 11 six-bit chunks.
+//!   one of the 11 six-bit chunks;
+//! - a bucket is only directly in a root slot, holds 2 to [`BUCKET_MAX`] leaves or collision
+//!   leaves with distinct hashes, and nothing else.
 
 use core::borrow::Borrow;
 
@@ -20,8 +24,13 @@ pub const MAX_DEPTH: usize = 64_usize.div_ceil(BITS_PER_LEVEL as usize);
 
 const MASK: u64 = (1 << BITS_PER_LEVEL) - 1;
 
-/// One slot of a branch.
+/// One slot of a branch or of the root table.
+///
+/// `repr(u8)`: the variant is one tag byte in front of the fields (no niche in a field to
+/// decode), and `Option<Entry>` uses a spare tag value for `None`. For `u64` keys and values
+/// an entry is 32 bytes.
 #[derive(Debug, Clone)]
+#[repr(u8)]
 pub(crate) enum Entry<K, V> {
     /// One key, stored inline in its parent's array.
     Leaf { hash: u64, key: K, value: V },
@@ -29,7 +38,16 @@ pub(crate) enum Entry<K, V> {
     Collision(Box<Collision<K, V>>),
     /// The next level, inline: one pointer hop per level (to its entry array).
     Branch(Branch<K, V>),
+    /// Only directly in a root slot, never inside a branch: 2 to [`BUCKET_MAX`] leaves or
+    /// collision leaves with distinct full hashes, found by comparing the stored hashes in
+    /// order (no bitmap, no popcount). A bucket that would exceed [`BUCKET_MAX`] becomes a
+    /// branch.
+    Bucket(Box<[Entry<K, V>]>),
 }
+
+/// Most entries of a bucket. A root slot holds about one key on average, so a bucket
+/// rarely has more than 3; the bound keeps a scan short even for an unlucky slot.
+pub const BUCKET_MAX: usize = 8;
 
 /// Keys sharing one full hash.
 #[derive(Debug, Clone)]
@@ -38,11 +56,12 @@ pub(crate) struct Collision<K, V> {
     pub(crate) entries: Vec<(K, V)>,
 }
 
-/// A bitmap-compressed node: only the slots that exist are stored.
+/// A bitmap-compressed node: only the slots that exist are stored, in an exactly sized array
+/// (a boxed slice: 16 bytes, no spare capacity; an insert or remove reallocates it).
 #[derive(Debug, Clone)]
 pub(crate) struct Branch<K, V> {
     pub(crate) bitmap: u64,
-    pub(crate) entries: Vec<Entry<K, V>>,
+    pub(crate) entries: Box<[Entry<K, V>]>,
 }
 
 /// The slot bit of `hash` at `shift`. `shift` is below 64 by the depth invariant; masking
@@ -56,52 +75,36 @@ impl<K, V> Default for Branch<K, V> {
     fn default() -> Self {
         Self {
             bitmap: 0,
-            entries: Vec::new(),
+            entries: Box::default(),
         }
     }
 }
 
 impl<K, V> Branch<K, V> {
+    /// Takes the entry of a branch left with one leaf or collision (to be lifted into the
+    /// parent); `None`, and the branch unchanged, otherwise.
+    fn take_lone(&mut self) -> Option<Entry<K, V>> {
+        match &*self.entries {
+            [Entry::Leaf { .. } | Entry::Collision(_)] => {
+                core::mem::take(&mut self.entries).into_vec().pop()
+            }
+            _ => None,
+        }
+    }
+
     #[inline]
     fn index(&self, bit: u64) -> usize {
         (self.bitmap & (bit - 1)).count_ones() as usize
     }
 
-    /// The value for `key`, whose hash is `hash`.
+    /// The value for `key`, whose hash is `hash`, in this branch (at shift 0) or below.
     ///
-    /// On x86-64 the loop runs in a copy compiled with the `popcnt` instruction when the CPU
-    /// has it (checked at run time, cached by std): the baseline x86-64 target has no
-    /// hardware popcount, and the software one was a third of the instructions of a lookup
-    /// and sat on the dependency chain of every level. wasm32 always has `i64.popcnt`.
-    #[inline]
-    pub(crate) fn get<Q>(&self, hash: u64, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-        if std::is_x86_feature_detected!("popcnt") {
-            // Safety: `get_popcnt` only requires the `popcnt` target feature, and the CPU
-            // running this code was just checked to have it.
-            return unsafe { self.get_popcnt(hash, key) };
-        }
-        self.get_loop(hash, key)
-    }
-
-    /// [`Self::get_loop`] compiled with hardware popcount.
-    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-    #[target_feature(enable = "popcnt")]
-    fn get_popcnt<Q>(&self, hash: u64, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        self.get_loop(hash, key)
-    }
-
-    /// The lookup loop: one bitmap test, one popcount and one entry load per level.
+    /// One bitmap test, one popcount and one entry load per level. On the baseline x86-64
+    /// target `count_ones` is a dozen ALU instructions (no `popcnt`); a copy compiled for
+    /// `popcnt` behind a run-time check cost more in call overhead than it saved, now that a
+    /// lookup rarely reaches a branch (the root table and buckets answer most of them).
     #[inline(always)]
-    fn get_loop<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    pub(crate) fn get_loop<Q>(&self, hash: u64, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -125,16 +128,8 @@ impl<K, V> Branch<K, V> {
                     branch = next;
                     h >>= BITS_PER_LEVEL;
                 }
-                Entry::Collision(c) => {
-                    return if c.hash == hash {
-                        c.entries
-                            .iter()
-                            .find(|(k, _)| k.borrow() == key)
-                            .map(|(_, v)| v)
-                    } else {
-                        None
-                    };
-                }
+                Entry::Collision(c) => return collision_get(c, hash, key),
+                Entry::Bucket(_) => return None, // never inside a branch
             }
         }
     }
@@ -160,7 +155,7 @@ impl<K, V> Branch<K, V> {
                 .iter_mut()
                 .find(|(k, _)| (*k).borrow() == key)
                 .map(|(_, v)| v),
-            Entry::Collision(_) => None,
+            Entry::Collision(_) | Entry::Bucket(_) => None, // no bucket inside a branch
             Entry::Branch(next) => next.get_mut(hash, key, shift + BITS_PER_LEVEL),
         }
     }
@@ -174,7 +169,10 @@ impl<K, V> Branch<K, V> {
         let i = self.index(b);
         if self.bitmap & b == 0 {
             self.bitmap |= b;
-            self.entries.insert(i, Entry::Leaf { hash, key, value });
+            let mut entries = core::mem::take(&mut self.entries).into_vec();
+            entries.reserve_exact(1);
+            entries.insert(i.min(entries.len()), Entry::Leaf { hash, key, value });
+            self.entries = entries.into_boxed_slice();
             return None;
         }
         let slot = self.entries.get_mut(i)?;
@@ -196,36 +194,12 @@ impl<K, V> Branch<K, V> {
                 return None;
             }
             Entry::Branch(next) => return next.insert(hash, key, value, shift + BITS_PER_LEVEL),
-            Entry::Leaf { .. } | Entry::Collision(_) => {}
+            Entry::Leaf { .. } | Entry::Collision(_) | Entry::Bucket(_) => {}
         }
-        // The slot holds a leaf or collision that must share the slot with the new key:
-        // either a new collision (same full hash) or a new branch (hashes differ deeper).
-        let old = self.entries.remove(i);
-        let new = match old {
-            Entry::Leaf {
-                hash: h,
-                key: k,
-                value: v,
-            } if h == hash => Entry::Collision(Box::new(Collision {
-                hash,
-                entries: vec![(k, v), (key, value)],
-            })),
-            other => {
-                let other_hash = match &other {
-                    Entry::Leaf { hash, .. } => *hash,
-                    Entry::Collision(c) => c.hash,
-                    Entry::Branch(_) => hash, // unreachable by the match above
-                };
-                pair(
-                    shift + BITS_PER_LEVEL,
-                    other,
-                    other_hash,
-                    Entry::Leaf { hash, key, value },
-                    hash,
-                )
-            }
-        };
-        self.entries.insert(i, new);
+        // The slot holds a leaf or collision that must share the slot with the new key.
+        // An empty branch is the placeholder while it is taken out: it owns no allocation.
+        let old = core::mem::replace(slot, Entry::Branch(Branch::default()));
+        *slot = join(old, hash, key, value, shift + BITS_PER_LEVEL);
         None
     }
 
@@ -249,7 +223,10 @@ impl<K, V> Branch<K, V> {
                     return None;
                 }
                 self.bitmap &= !b;
-                match self.entries.remove(i) {
+                let mut entries = core::mem::take(&mut self.entries).into_vec();
+                let removed = entries.remove(i);
+                self.entries = entries.into_boxed_slice();
+                match removed {
                     Entry::Leaf { value, .. } => Some(value),
                     _ => None,
                 }
@@ -273,13 +250,314 @@ impl<K, V> Branch<K, V> {
             }
             Entry::Branch(child) => {
                 let removed = child.remove(hash, key, shift + BITS_PER_LEVEL)?;
-                if child.entries.len() == 1
-                    && !matches!(child.entries.first(), Some(Entry::Branch(_)))
-                    && let Some(lone) = child.entries.pop()
-                {
+                if let Some(lone) = child.take_lone() {
                     *slot = lone;
                 }
                 Some(removed)
+            }
+            Entry::Bucket(_) => None, // never inside a branch
+        }
+    }
+}
+
+/// `old` (a leaf or a collision, never a branch) and the new key, whose hash differs from
+/// every key of `old` or equals their common hash, merged into one entry: a collision when
+/// the full hashes are equal, else a branch at `shift` (nested while their chunks agree).
+fn join<K, V>(old: Entry<K, V>, hash: u64, key: K, value: V, shift: u32) -> Entry<K, V> {
+    let old_hash = match &old {
+        Entry::Leaf { hash, .. } => *hash,
+        Entry::Collision(c) => c.hash,
+        Entry::Branch(_) | Entry::Bucket(_) => hash ^ 1, // not reached: callers descend
+    };
+    match old {
+        Entry::Leaf {
+            key: k, value: v, ..
+        } if old_hash == hash => Entry::Collision(Box::new(Collision {
+            hash,
+            entries: vec![(k, v), (key, value)],
+        })),
+        Entry::Collision(mut c) if old_hash == hash => {
+            c.entries.push((key, value));
+            Entry::Collision(c)
+        }
+        other => pair(
+            shift,
+            other,
+            old_hash,
+            Entry::Leaf { hash, key, value },
+            hash,
+        ),
+    }
+}
+
+/// The full hash of a leaf or collision leaf.
+#[inline(always)]
+fn leaf_hash<K, V>(entry: &Entry<K, V>) -> Option<u64> {
+    match entry {
+        Entry::Leaf { hash, .. } => Some(*hash),
+        Entry::Collision(c) => Some(c.hash),
+        Entry::Branch(_) | Entry::Bucket(_) => None,
+    }
+}
+
+/// Inserts into a leaf or collision leaf whose hash is `hash`: replaces the value of an
+/// equal key, else the entry becomes (or grows) a collision leaf.
+fn insert_same_hash<K: Eq, V>(entry: &mut Entry<K, V>, hash: u64, key: K, value: V) -> Option<V> {
+    match entry {
+        Entry::Leaf {
+            key: k, value: v, ..
+        } if *k == key => {
+            return Some(core::mem::replace(v, value));
+        }
+        Entry::Collision(c) => {
+            match c.entries.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => return Some(core::mem::replace(v, value)),
+                None => c.entries.push((key, value)),
+            }
+            return None;
+        }
+        _ => {}
+    }
+    let old = core::mem::replace(entry, Entry::Branch(Branch::default()));
+    *entry = join(old, hash, key, value, 0);
+    None
+}
+
+/// Inserts into a root slot. Returns the previous value of an equal key.
+///
+/// A slot holds nothing, a leaf, a collision leaf, a [bucket](Entry::Bucket) of up to
+/// [`BUCKET_MAX`] of those, or a branch (levels from shift 0).
+pub(crate) fn slot_insert<K: Eq, V>(
+    slot: &mut Option<Entry<K, V>>,
+    hash: u64,
+    key: K,
+    value: V,
+) -> Option<V> {
+    let entry = match slot {
+        None => {
+            *slot = Some(Entry::Leaf { hash, key, value });
+            return None;
+        }
+        Some(entry) => entry,
+    };
+    match entry {
+        Entry::Branch(b) => return b.insert(hash, key, value, 0),
+        Entry::Bucket(items) => {
+            if let Some(e) = items.iter_mut().find(|e| leaf_hash(e) == Some(hash)) {
+                return insert_same_hash(e, hash, key, value);
+            }
+            let mut items = core::mem::take(items).into_vec();
+            if items.len() < BUCKET_MAX {
+                items.reserve_exact(1);
+                items.push(Entry::Leaf { hash, key, value });
+                *entry = Entry::Bucket(items.into_boxed_slice());
+            } else {
+                // A full bucket becomes a branch: at most BUCKET_MAX + 1 keys re-inserted.
+                let mut b = Branch::default();
+                for e in items {
+                    drain(e, &mut |h, k, v| {
+                        b.insert(h, k, v, 0);
+                    });
+                }
+                b.insert(hash, key, value, 0);
+                *entry = Entry::Branch(b);
+            }
+            return None;
+        }
+        Entry::Leaf { .. } | Entry::Collision(_) => {}
+    }
+    if leaf_hash(entry) == Some(hash) {
+        return insert_same_hash(entry, hash, key, value);
+    }
+    let old = core::mem::replace(entry, Entry::Branch(Branch::default()));
+    *entry = Entry::Bucket(Box::new([old, Entry::Leaf { hash, key, value }]));
+    None
+}
+
+/// Removes `key` from a leaf or collision leaf whose hash is `hash`. Returns the value, and
+/// whether the entry is gone (a removed leaf); a collision left with one key becomes a leaf.
+fn remove_same_hash<K, V, Q>(entry: &mut Entry<K, V>, hash: u64, key: &Q) -> Option<(V, bool)>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    match entry {
+        Entry::Leaf { key: k, .. } => {
+            if (*k).borrow() != key {
+                return None;
+            }
+            match core::mem::replace(entry, Entry::Branch(Branch::default())) {
+                Entry::Leaf { value, .. } => Some((value, true)),
+                _ => None,
+            }
+        }
+        Entry::Collision(c) => {
+            let pos = c.entries.iter().position(|(k, _)| k.borrow() == key)?;
+            let (_, value) = c.entries.swap_remove(pos);
+            if c.entries.len() == 1
+                && let Some((key, v)) = c.entries.pop()
+            {
+                *entry = Entry::Leaf {
+                    hash,
+                    key,
+                    value: v,
+                };
+            }
+            Some((value, false))
+        }
+        Entry::Branch(_) | Entry::Bucket(_) => None,
+    }
+}
+
+/// Removes from a root slot; a bucket or branch left with one leaf or collision becomes
+/// that entry, an emptied slot becomes `None`.
+pub(crate) fn slot_remove<K, V, Q>(slot: &mut Option<Entry<K, V>>, hash: u64, key: &Q) -> Option<V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    let entry = slot.as_mut()?;
+    match entry {
+        Entry::Branch(child) => {
+            let removed = child.remove(hash, key, 0)?;
+            if let Some(lone) = child.take_lone() {
+                *entry = lone;
+            }
+            Some(removed)
+        }
+        Entry::Bucket(items) => {
+            let pos = items.iter().position(|e| leaf_hash(e) == Some(hash))?;
+            let (value, gone) = remove_same_hash(items.get_mut(pos)?, hash, key)?;
+            if gone {
+                let mut rest = core::mem::take(items).into_vec();
+                rest.remove(pos);
+                *entry = match rest.len() {
+                    1 => rest.pop()?,
+                    _ => Entry::Bucket(rest.into_boxed_slice()),
+                };
+            }
+            Some(value)
+        }
+        Entry::Leaf { .. } | Entry::Collision(_) => {
+            if leaf_hash(entry) != Some(hash) {
+                return None;
+            }
+            let (value, gone) = remove_same_hash(entry, hash, key)?;
+            if gone {
+                *slot = None;
+            }
+            Some(value)
+        }
+    }
+}
+
+/// The value for `key` in a root slot.
+#[inline(always)]
+pub(crate) fn slot_get<'a, K, V, Q>(entry: &'a Entry<K, V>, hash: u64, key: &Q) -> Option<&'a V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    match entry {
+        Entry::Leaf {
+            hash: h,
+            key: k,
+            value,
+        } => (*h == hash && k.borrow() == key).then_some(value),
+        Entry::Bucket(items) => {
+            for e in items.iter() {
+                match e {
+                    Entry::Leaf {
+                        hash: h,
+                        key: k,
+                        value,
+                    } if *h == hash => return (k.borrow() == key).then_some(value),
+                    Entry::Collision(c) if c.hash == hash => return collision_get(c, hash, key),
+                    _ => {}
+                }
+            }
+            None
+        }
+        Entry::Branch(b) => b.get_loop(hash, key),
+        Entry::Collision(c) => collision_get(c, hash, key),
+    }
+}
+
+/// The value for `key` in a collision leaf.
+#[inline]
+fn collision_get<'a, K, V, Q>(c: &'a Collision<K, V>, hash: u64, key: &Q) -> Option<&'a V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    if c.hash != hash {
+        return None;
+    }
+    c.entries
+        .iter()
+        .find(|(k, _)| k.borrow() == key)
+        .map(|(_, v)| v)
+}
+
+/// The value for `key` in a leaf or collision leaf, mutably.
+fn leaf_get_mut<'a, K, V, Q>(entry: &'a mut Entry<K, V>, hash: u64, key: &Q) -> Option<&'a mut V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    match entry {
+        Entry::Leaf {
+            hash: h,
+            key: k,
+            value,
+        } => (*h == hash && (*k).borrow() == key).then_some(value),
+        Entry::Collision(c) if c.hash == hash => c
+            .entries
+            .iter_mut()
+            .find(|(k, _)| (*k).borrow() == key)
+            .map(|(_, v)| v),
+        Entry::Collision(_) | Entry::Branch(_) | Entry::Bucket(_) => None,
+    }
+}
+
+/// The value for `key` in a root slot, mutably.
+pub(crate) fn slot_get_mut<'a, K, V, Q>(
+    entry: &'a mut Entry<K, V>,
+    hash: u64,
+    key: &Q,
+) -> Option<&'a mut V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    match entry {
+        Entry::Branch(b) => b.get_mut(hash, key, 0),
+        Entry::Bucket(items) => {
+            let e = items.iter_mut().find(|e| leaf_hash(e) == Some(hash))?;
+            leaf_get_mut(e, hash, key)
+        }
+        leaf => leaf_get_mut(leaf, hash, key),
+    }
+}
+
+/// Calls `f` with every `(hash, key, value)` of `entry`, consuming it.
+pub(crate) fn drain<K, V>(entry: Entry<K, V>, f: &mut impl FnMut(u64, K, V)) {
+    match entry {
+        Entry::Leaf { hash, key, value } => f(hash, key, value),
+        Entry::Collision(c) => {
+            let hash = c.hash;
+            for (k, v) in c.entries {
+                f(hash, k, v);
+            }
+        }
+        Entry::Branch(b) => {
+            for e in b.entries.into_vec() {
+                drain(e, f);
+            }
+        }
+        Entry::Bucket(items) => {
+            for e in items.into_vec() {
+                drain(e, f);
             }
         }
     }
@@ -292,17 +570,17 @@ fn pair<K, V>(shift: u32, a: Entry<K, V>, ha: u64, b: Entry<K, V>, hb: u64) -> E
     let branch = if ba == bb || shift >= u64::BITS {
         Branch {
             bitmap: ba,
-            entries: vec![pair(shift + BITS_PER_LEVEL, a, ha, b, hb)],
+            entries: Box::new([pair(shift + BITS_PER_LEVEL, a, ha, b, hb)]),
         }
     } else if ba < bb {
         Branch {
             bitmap: ba | bb,
-            entries: vec![a, b],
+            entries: Box::new([a, b]),
         }
     } else {
         Branch {
             bitmap: ba | bb,
-            entries: vec![b, a],
+            entries: Box::new([b, a]),
         }
     };
     Entry::Branch(branch)
@@ -322,7 +600,7 @@ pub(crate) fn check<K: Eq, V>(
         return Err(format!("depth {depth}: bitmap/entries mismatch"));
     }
     if depth > 0 {
-        match branch.entries.as_slice() {
+        match &*branch.entries {
             [] => return Err(format!("depth {depth}: empty branch")),
             [Entry::Leaf { .. } | Entry::Collision(_)] => {
                 return Err(format!("depth {depth}: lone leaf not lifted"));
@@ -338,7 +616,7 @@ pub(crate) fn check<K: Eq, V>(
     };
     let mut bits = branch.bitmap;
     let mut count = 0;
-    for e in &branch.entries {
+    for e in branch.entries.iter() {
         let slot_bit = bits & bits.wrapping_neg();
         bits &= !slot_bit;
         let slot = u64::from(slot_bit.trailing_zeros());
@@ -352,30 +630,91 @@ pub(crate) fn check<K: Eq, V>(
             }
         };
         match e {
-            Entry::Leaf { hash, key, .. } => {
-                check_hash(*hash)?;
-                if hash_of(key) != *hash {
-                    return Err("stored hash differs from the key's hash".into());
-                }
-                count += 1;
-            }
-            Entry::Collision(c) => {
-                check_hash(c.hash)?;
-                if c.entries.len() < 2 {
-                    return Err("collision leaf with fewer than 2 entries".into());
-                }
-                for (i, (k, _)) in c.entries.iter().enumerate() {
-                    if hash_of(k) != c.hash {
-                        return Err("collision entry with a different hash".into());
-                    }
-                    if c.entries.iter().skip(i + 1).any(|(k2, _)| k2 == k) {
-                        return Err("duplicate key in collision leaf".into());
-                    }
-                }
-                count += c.entries.len();
-            }
-            Entry::Branch(b) => count += check(b, depth + 1, here, hash_of)?,
+            Entry::Leaf { hash, .. } => check_hash(*hash)?,
+            Entry::Collision(c) => check_hash(c.hash)?,
+            Entry::Branch(_) => {}
+            Entry::Bucket(_) => return Err(format!("depth {depth}: bucket inside a branch")),
         }
+        count += match e {
+            Entry::Branch(b) => check(b, depth + 1, here, hash_of)?,
+            leaf => check_leaf(leaf, hash_of)?,
+        };
+    }
+    Ok(count)
+}
+
+/// Checks a leaf or collision leaf (stored hashes, distinct keys); returns its number of keys.
+pub(crate) fn check_leaf<K: Eq, V>(
+    entry: &Entry<K, V>,
+    hash_of: &dyn Fn(&K) -> u64,
+) -> Result<usize, String> {
+    match entry {
+        Entry::Leaf { hash, key, .. } => {
+            if hash_of(key) != *hash {
+                return Err("stored hash differs from the key's hash".into());
+            }
+            Ok(1)
+        }
+        Entry::Collision(c) => {
+            if c.entries.len() < 2 {
+                return Err("collision leaf with fewer than 2 entries".into());
+            }
+            for (i, (k, _)) in c.entries.iter().enumerate() {
+                if hash_of(k) != c.hash {
+                    return Err("collision entry with a different hash".into());
+                }
+                if c.entries.iter().skip(i + 1).any(|(k2, _)| k2 == k) {
+                    return Err("duplicate key in collision leaf".into());
+                }
+            }
+            Ok(c.entries.len())
+        }
+        Entry::Branch(_) | Entry::Bucket(_) => Err("branch where a leaf was expected".into()),
+    }
+}
+
+/// Calls `f` with the stored hash of every key below `entry`.
+pub(crate) fn visit<K, V>(entry: &Entry<K, V>, f: &mut impl FnMut(u64)) {
+    match entry {
+        Entry::Leaf { hash, .. } => f(*hash),
+        Entry::Collision(c) => {
+            for _ in &c.entries {
+                f(c.hash);
+            }
+        }
+        Entry::Branch(b) => {
+            for e in b.entries.iter() {
+                visit(e, f);
+            }
+        }
+        Entry::Bucket(items) => {
+            for e in items.iter() {
+                visit(e, f);
+            }
+        }
+    }
+}
+
+/// Checks a root slot's bucket: 2 to [`BUCKET_MAX`] leaves or collision leaves with
+/// distinct hashes; returns its number of keys.
+pub(crate) fn check_bucket<K: Eq, V>(
+    items: &[Entry<K, V>],
+    hash_of: &dyn Fn(&K) -> u64,
+) -> Result<usize, String> {
+    if items.len() < 2 || items.len() > BUCKET_MAX {
+        return Err(format!("bucket of {} entries", items.len()));
+    }
+    let mut count = 0;
+    for (i, e) in items.iter().enumerate() {
+        let hash = leaf_hash(e).ok_or("branch or bucket inside a bucket")?;
+        if items
+            .iter()
+            .skip(i + 1)
+            .any(|e2| leaf_hash(e2) == Some(hash))
+        {
+            return Err("two bucket entries with the same hash".into());
+        }
+        count += check_leaf(e, hash_of)?;
     }
     Ok(count)
 }
