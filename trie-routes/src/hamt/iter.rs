@@ -1,6 +1,6 @@
 //! Iteration over a [`HashTrieMap`](super::HashTrieMap).
 
-use super::node::{Entry, MAX_DEPTH};
+use super::node::{Entry, Leaf, MAX_DEPTH};
 use super::root::{Slot, Table};
 
 /// The chunks of both root tables, in turn.
@@ -18,6 +18,7 @@ pub struct Iter<'a, K, V> {
     /// One slice iterator per branch level on the way down (at most `MAX_DEPTH`).
     stack: Vec<core::slice::Iter<'a, Entry<K, V>>>,
     collision: core::slice::Iter<'a, (K, V)>,
+    bucket: core::slice::Iter<'a, Leaf<K, V>>,
     left: usize,
 }
 
@@ -28,6 +29,7 @@ impl<'a, K, V> Iter<'a, K, V> {
             slots: [].iter(),
             stack: Vec::with_capacity(if len == 0 { 0 } else { MAX_DEPTH }),
             collision: [].iter(),
+            bucket: [].iter(),
             left: len,
         }
     }
@@ -41,6 +43,10 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
             if let Some((k, v)) = self.collision.next() {
                 self.left = self.left.saturating_sub(1);
                 return Some((k, v));
+            }
+            if let Some(l) = self.bucket.next() {
+                self.left = self.left.saturating_sub(1);
+                return Some((&l.key, &l.value));
             }
             let entry = match self.stack.last_mut() {
                 Some(top) => match top.next() {
@@ -60,13 +66,13 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
                 },
             };
             match entry {
-                Entry::Leaf { key, value, .. } => {
+                Entry::Leaf(Leaf { key, value, .. }) => {
                     self.left = self.left.saturating_sub(1);
                     return Some((key, value));
                 }
                 Entry::Collision(c) => self.collision = c.entries.iter(),
                 Entry::Branch(b) => self.stack.push(b.entries.iter()),
-                Entry::Bucket(items) => self.stack.push(items.iter()),
+                Entry::Bucket(items) => self.bucket = items.iter(),
             }
         }
     }

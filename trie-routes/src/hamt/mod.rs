@@ -6,10 +6,10 @@
 //!
 //!   root table (2^bits slots, ~1 key per slot, in chunks of 512 slots)
 //!   ┌──────┬────────────────┬──────┬────────────────────────────┬────────────────────┬─────┐
-//!   │ None │ Leaf{hash,k,v} │ None │ Bucket[Leaf, Collision, …] │ Branch{bitmap,[…]} │  …  │
+//!   │ None │ Leaf{hash,k,v} │ None │ Bucket[Leaf, Leaf, …]      │ Branch{bitmap,[…]} │  …  │
 //!   └──────┴────────────────┴──────┴────────────────────────────┴─────────┬──────────┴─────┘
 //!   a lone key: one slot load, a hash compare, a key compare              │ more than 8 keys
-//!   a bucket: up to 8 entries, scanned by stored hash                     ▼ in one slot
+//!   a bucket: up to 8 leaves, scanned by stored hash (a lone leaf too)    ▼ in one slot
 //!                                      Branch  bitmap …  entries [Leaf, Collision, Branch …]
 //!                                      (chunk c0 → popcount index, then c1 …)
 //! ```
@@ -19,7 +19,7 @@
 //! following insert or remove; a lookup asks the old table first, then the new one (see
 //! [`root`]). Below the root, an insert walks one branch per level and at most adds one entry
 //! to a branch's array (at most 64 entries), replaces one leaf by a small nested branch, or
-//! turns a full bucket (8 entries) into a branch. So the slowest insert costs a few small
+//! turns a full bucket (8 leaves) into a branch. So the slowest insert costs a few small
 //! copies and at most one chunk allocation, not a table resize. Removal undoes this and keeps
 //! the shape canonical (see [`node`]).
 //!

@@ -11,8 +11,8 @@
 //! - a collision leaf holds at least two entries, all with the same full hash and distinct keys;
 //! - branches nest at most [`MAX_DEPTH`] deep, because two different 64-bit hashes differ in
 //!   one of the 11 six-bit chunks;
-//! - a bucket is only directly in a root slot, holds 2 to [`BUCKET_MAX`] leaves or collision
-//!   leaves with distinct hashes, and nothing else.
+//! - a bucket is only directly in a root slot and holds 2 to [`BUCKET_MAX`] leaves with
+//!   distinct full hashes (keys sharing a full hash live in a collision leaf, in a branch).
 
 use core::borrow::Borrow;
 
@@ -33,16 +33,24 @@ const MASK: u64 = (1 << BITS_PER_LEVEL) - 1;
 #[repr(u8)]
 pub(crate) enum Entry<K, V> {
     /// One key, stored inline in its parent's array.
-    Leaf { hash: u64, key: K, value: V },
+    Leaf(Leaf<K, V>),
     /// Keys whose full 64-bit hashes are equal.
     Collision(Box<Collision<K, V>>),
     /// The next level, inline: one pointer hop per level (to its entry array).
     Branch(Branch<K, V>),
-    /// Only directly in a root slot, never inside a branch: 2 to [`BUCKET_MAX`] leaves or
-    /// collision leaves with distinct full hashes, found by comparing the stored hashes in
-    /// order (no bitmap, no popcount). A bucket that would exceed [`BUCKET_MAX`] becomes a
-    /// branch.
-    Bucket(Box<[Entry<K, V>]>),
+    /// Only directly in a root slot, never inside a branch: 2 to [`BUCKET_MAX`] leaves with
+    /// distinct full hashes, found by comparing the stored hashes in order (no tag, no
+    /// bitmap, no popcount). A bucket that would exceed [`BUCKET_MAX`] leaves, or hold two
+    /// keys with the same full hash, becomes a branch.
+    Bucket(Box<[Leaf<K, V>]>),
+}
+
+/// One key with its full hash.
+#[derive(Debug, Clone)]
+pub(crate) struct Leaf<K, V> {
+    pub(crate) hash: u64,
+    pub(crate) key: K,
+    pub(crate) value: V,
 }
 
 /// Most entries of a bucket. A root slot holds about one key on average, so a bucket
@@ -85,7 +93,7 @@ impl<K, V> Branch<K, V> {
     /// parent); `None`, and the branch unchanged, otherwise.
     fn take_lone(&mut self) -> Option<Entry<K, V>> {
         match &*self.entries {
-            [Entry::Leaf { .. } | Entry::Collision(_)] => {
+            [Entry::Leaf(_) | Entry::Collision(_)] => {
                 core::mem::take(&mut self.entries).into_vec().pop()
             }
             _ => None,
@@ -117,11 +125,11 @@ impl<K, V> Branch<K, V> {
                 return None;
             }
             match branch.entries.get(branch.index(b))? {
-                Entry::Leaf {
+                Entry::Leaf(Leaf {
                     hash: lh,
                     key: k,
                     value,
-                } => {
+                }) => {
                     return (*lh == hash && k.borrow() == key).then_some(value);
                 }
                 Entry::Branch(next) => {
@@ -145,11 +153,11 @@ impl<K, V> Branch<K, V> {
         }
         let i = self.index(b);
         match self.entries.get_mut(i)? {
-            Entry::Leaf {
+            Entry::Leaf(Leaf {
                 hash: h,
                 key: k,
                 value,
-            } => (*h == hash && (*k).borrow() == key).then_some(value),
+            }) => (*h == hash && (*k).borrow() == key).then_some(value),
             Entry::Collision(c) if c.hash == hash => c
                 .entries
                 .iter_mut()
@@ -171,17 +179,17 @@ impl<K, V> Branch<K, V> {
             self.bitmap |= b;
             let mut entries = core::mem::take(&mut self.entries).into_vec();
             entries.reserve_exact(1);
-            entries.insert(i.min(entries.len()), Entry::Leaf { hash, key, value });
+            entries.insert(i.min(entries.len()), Entry::Leaf(Leaf { hash, key, value }));
             self.entries = entries.into_boxed_slice();
             return None;
         }
         let slot = self.entries.get_mut(i)?;
         match slot {
-            Entry::Leaf {
+            Entry::Leaf(Leaf {
                 hash: h,
                 key: k,
                 value: v,
-            } if *h == hash => {
+            }) if *h == hash => {
                 if *k == key {
                     return Some(core::mem::replace(v, value));
                 }
@@ -194,7 +202,7 @@ impl<K, V> Branch<K, V> {
                 return None;
             }
             Entry::Branch(next) => return next.insert(hash, key, value, shift + BITS_PER_LEVEL),
-            Entry::Leaf { .. } | Entry::Collision(_) | Entry::Bucket(_) => {}
+            Entry::Leaf(_) | Entry::Collision(_) | Entry::Bucket(_) => {}
         }
         // The slot holds a leaf or collision that must share the slot with the new key.
         // An empty branch is the placeholder while it is taken out: it owns no allocation.
@@ -216,9 +224,9 @@ impl<K, V> Branch<K, V> {
         let i = self.index(b);
         let slot = self.entries.get_mut(i)?;
         match slot {
-            Entry::Leaf {
+            Entry::Leaf(Leaf {
                 hash: h, key: k, ..
-            } => {
+            }) => {
                 if *h != hash || (*k).borrow() != key {
                     return None;
                 }
@@ -227,7 +235,7 @@ impl<K, V> Branch<K, V> {
                 let removed = entries.remove(i);
                 self.entries = entries.into_boxed_slice();
                 match removed {
-                    Entry::Leaf { value, .. } => Some(value),
+                    Entry::Leaf(Leaf { value, .. }) => Some(value),
                     _ => None,
                 }
             }
@@ -240,11 +248,11 @@ impl<K, V> Branch<K, V> {
                 if c.entries.len() == 1
                     && let Some((key, v)) = c.entries.pop()
                 {
-                    *slot = Entry::Leaf {
+                    *slot = Entry::Leaf(Leaf {
                         hash,
                         key,
                         value: v,
-                    };
+                    });
                 }
                 Some(value)
             }
@@ -265,14 +273,14 @@ impl<K, V> Branch<K, V> {
 /// the full hashes are equal, else a branch at `shift` (nested while their chunks agree).
 fn join<K, V>(old: Entry<K, V>, hash: u64, key: K, value: V, shift: u32) -> Entry<K, V> {
     let old_hash = match &old {
-        Entry::Leaf { hash, .. } => *hash,
+        Entry::Leaf(Leaf { hash, .. }) => *hash,
         Entry::Collision(c) => c.hash,
         Entry::Branch(_) | Entry::Bucket(_) => hash ^ 1, // not reached: callers descend
     };
     match old {
-        Entry::Leaf {
+        Entry::Leaf(Leaf {
             key: k, value: v, ..
-        } if old_hash == hash => Entry::Collision(Box::new(Collision {
+        }) if old_hash == hash => Entry::Collision(Box::new(Collision {
             hash,
             entries: vec![(k, v), (key, value)],
         })),
@@ -284,7 +292,7 @@ fn join<K, V>(old: Entry<K, V>, hash: u64, key: K, value: V, shift: u32) -> Entr
             shift,
             other,
             old_hash,
-            Entry::Leaf { hash, key, value },
+            Entry::Leaf(Leaf { hash, key, value }),
             hash,
         ),
     }
@@ -294,7 +302,7 @@ fn join<K, V>(old: Entry<K, V>, hash: u64, key: K, value: V, shift: u32) -> Entr
 #[inline(always)]
 fn leaf_hash<K, V>(entry: &Entry<K, V>) -> Option<u64> {
     match entry {
-        Entry::Leaf { hash, .. } => Some(*hash),
+        Entry::Leaf(Leaf { hash, .. }) => Some(*hash),
         Entry::Collision(c) => Some(c.hash),
         Entry::Branch(_) | Entry::Bucket(_) => None,
     }
@@ -304,9 +312,9 @@ fn leaf_hash<K, V>(entry: &Entry<K, V>) -> Option<u64> {
 /// equal key, else the entry becomes (or grows) a collision leaf.
 fn insert_same_hash<K: Eq, V>(entry: &mut Entry<K, V>, hash: u64, key: K, value: V) -> Option<V> {
     match entry {
-        Entry::Leaf {
+        Entry::Leaf(Leaf {
             key: k, value: v, ..
-        } if *k == key => {
+        }) if *k == key => {
             return Some(core::mem::replace(v, value));
         }
         Entry::Collision(c) => {
@@ -326,7 +334,7 @@ fn insert_same_hash<K: Eq, V>(entry: &mut Entry<K, V>, hash: u64, key: K, value:
 /// Inserts into a root slot. Returns the previous value of an equal key.
 ///
 /// A slot holds nothing, a leaf, a collision leaf, a [bucket](Entry::Bucket) of up to
-/// [`BUCKET_MAX`] of those, or a branch (levels from shift 0).
+/// [`BUCKET_MAX`] leaves, or a branch (levels from shift 0).
 pub(crate) fn slot_insert<K: Eq, V>(
     slot: &mut Option<Entry<K, V>>,
     hash: u64,
@@ -335,7 +343,7 @@ pub(crate) fn slot_insert<K: Eq, V>(
 ) -> Option<V> {
     let entry = match slot {
         None => {
-            *slot = Some(Entry::Leaf { hash, key, value });
+            *slot = Some(Entry::Leaf(Leaf { hash, key, value }));
             return None;
         }
         Some(entry) => entry,
@@ -343,34 +351,41 @@ pub(crate) fn slot_insert<K: Eq, V>(
     match entry {
         Entry::Branch(b) => return b.insert(hash, key, value, 0),
         Entry::Bucket(items) => {
-            if let Some(e) = items.iter_mut().find(|e| leaf_hash(e) == Some(hash)) {
-                return insert_same_hash(e, hash, key, value);
+            let same = items.iter_mut().find(|l| l.hash == hash);
+            if let Some(l) = same
+                && l.key == key
+            {
+                return Some(core::mem::replace(&mut l.value, value));
             }
+            let collides = items.iter().any(|l| l.hash == hash);
             let mut items = core::mem::take(items).into_vec();
-            if items.len() < BUCKET_MAX {
+            if items.len() < BUCKET_MAX && !collides {
                 items.reserve_exact(1);
-                items.push(Entry::Leaf { hash, key, value });
+                items.push(Leaf { hash, key, value });
                 *entry = Entry::Bucket(items.into_boxed_slice());
             } else {
-                // A full bucket becomes a branch: at most BUCKET_MAX + 1 keys re-inserted.
+                // A full bucket, or a full-hash collision, becomes a branch: at most
+                // BUCKET_MAX + 1 keys re-inserted.
                 let mut b = Branch::default();
-                for e in items {
-                    drain(e, &mut |h, k, v| {
-                        b.insert(h, k, v, 0);
-                    });
+                for l in items {
+                    b.insert(l.hash, l.key, l.value, 0);
                 }
                 b.insert(hash, key, value, 0);
                 *entry = Entry::Branch(b);
             }
             return None;
         }
-        Entry::Leaf { .. } | Entry::Collision(_) => {}
+        Entry::Leaf(_) | Entry::Collision(_) => {}
     }
     if leaf_hash(entry) == Some(hash) {
         return insert_same_hash(entry, hash, key, value);
     }
     let old = core::mem::replace(entry, Entry::Branch(Branch::default()));
-    *entry = Entry::Bucket(Box::new([old, Entry::Leaf { hash, key, value }]));
+    *entry = match old {
+        Entry::Leaf(l) => Entry::Bucket(Box::new([l, Leaf { hash, key, value }])),
+        // A collision leaf and a key with another hash: a branch below the slot.
+        other => join(other, hash, key, value, 0),
+    };
     None
 }
 
@@ -382,12 +397,12 @@ where
     Q: Eq + ?Sized,
 {
     match entry {
-        Entry::Leaf { key: k, .. } => {
+        Entry::Leaf(Leaf { key: k, .. }) => {
             if (*k).borrow() != key {
                 return None;
             }
             match core::mem::replace(entry, Entry::Branch(Branch::default())) {
-                Entry::Leaf { value, .. } => Some((value, true)),
+                Entry::Leaf(Leaf { value, .. }) => Some((value, true)),
                 _ => None,
             }
         }
@@ -397,11 +412,11 @@ where
             if c.entries.len() == 1
                 && let Some((key, v)) = c.entries.pop()
             {
-                *entry = Entry::Leaf {
+                *entry = Entry::Leaf(Leaf {
                     hash,
                     key,
                     value: v,
-                };
+                });
             }
             Some((value, false))
         }
@@ -426,19 +441,18 @@ where
             Some(removed)
         }
         Entry::Bucket(items) => {
-            let pos = items.iter().position(|e| leaf_hash(e) == Some(hash))?;
-            let (value, gone) = remove_same_hash(items.get_mut(pos)?, hash, key)?;
-            if gone {
-                let mut rest = core::mem::take(items).into_vec();
-                rest.remove(pos);
-                *entry = match rest.len() {
-                    1 => rest.pop()?,
-                    _ => Entry::Bucket(rest.into_boxed_slice()),
-                };
-            }
-            Some(value)
+            let pos = items
+                .iter()
+                .position(|l| l.hash == hash && l.key.borrow() == key)?;
+            let mut rest = core::mem::take(items).into_vec();
+            let removed = rest.remove(pos);
+            *entry = match rest.len() {
+                1 => Entry::Leaf(rest.pop()?),
+                _ => Entry::Bucket(rest.into_boxed_slice()),
+            };
+            Some(removed.value)
         }
-        Entry::Leaf { .. } | Entry::Collision(_) => {
+        Entry::Leaf(_) | Entry::Collision(_) => {
             if leaf_hash(entry) != Some(hash) {
                 return None;
             }
@@ -452,34 +466,40 @@ where
 }
 
 /// The value for `key` in a root slot.
+///
+/// A lone leaf is scanned as a bucket of one: both common shapes take the same path (select
+/// the entries, compare stored hashes in order), so the lookup does not branch on which of
+/// the two the slot holds. Collisions and branches are rare and take a separate path.
 #[inline(always)]
 pub(crate) fn slot_get<'a, K, V, Q>(entry: &'a Entry<K, V>, hash: u64, key: &Q) -> Option<&'a V>
 where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
 {
-    match entry {
-        Entry::Leaf {
-            hash: h,
-            key: k,
-            value,
-        } => (*h == hash && k.borrow() == key).then_some(value),
-        Entry::Bucket(items) => {
-            for e in items.iter() {
-                match e {
-                    Entry::Leaf {
-                        hash: h,
-                        key: k,
-                        value,
-                    } if *h == hash => return (k.borrow() == key).then_some(value),
-                    Entry::Collision(c) if c.hash == hash => return collision_get(c, hash, key),
-                    _ => {}
-                }
-            }
-            None
+    let leaves: &[Leaf<K, V>] = match entry {
+        Entry::Bucket(items) => items,
+        Entry::Leaf(leaf) => core::slice::from_ref(leaf),
+        _ => return slot_get_rare(entry, hash, key),
+    };
+    for l in leaves {
+        if l.hash == hash {
+            return (l.key.borrow() == key).then_some(&l.value);
         }
+    }
+    None
+}
+
+/// [`slot_get`] for a slot holding a collision leaf or a branch.
+#[inline(never)]
+fn slot_get_rare<'a, K, V, Q>(entry: &'a Entry<K, V>, hash: u64, key: &Q) -> Option<&'a V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    match entry {
         Entry::Branch(b) => b.get_loop(hash, key),
         Entry::Collision(c) => collision_get(c, hash, key),
+        Entry::Leaf(_) | Entry::Bucket(_) => None, // handled by `slot_get`
     }
 }
 
@@ -506,11 +526,11 @@ where
     Q: Eq + ?Sized,
 {
     match entry {
-        Entry::Leaf {
+        Entry::Leaf(Leaf {
             hash: h,
             key: k,
             value,
-        } => (*h == hash && (*k).borrow() == key).then_some(value),
+        }) => (*h == hash && (*k).borrow() == key).then_some(value),
         Entry::Collision(c) if c.hash == hash => c
             .entries
             .iter_mut()
@@ -532,10 +552,10 @@ where
 {
     match entry {
         Entry::Branch(b) => b.get_mut(hash, key, 0),
-        Entry::Bucket(items) => {
-            let e = items.iter_mut().find(|e| leaf_hash(e) == Some(hash))?;
-            leaf_get_mut(e, hash, key)
-        }
+        Entry::Bucket(items) => items
+            .iter_mut()
+            .find(|l| l.hash == hash && l.key.borrow() == key)
+            .map(|l| &mut l.value),
         leaf => leaf_get_mut(leaf, hash, key),
     }
 }
@@ -543,7 +563,7 @@ where
 /// Calls `f` with every `(hash, key, value)` of `entry`, consuming it.
 pub(crate) fn drain<K, V>(entry: Entry<K, V>, f: &mut impl FnMut(u64, K, V)) {
     match entry {
-        Entry::Leaf { hash, key, value } => f(hash, key, value),
+        Entry::Leaf(Leaf { hash, key, value }) => f(hash, key, value),
         Entry::Collision(c) => {
             let hash = c.hash;
             for (k, v) in c.entries {
@@ -556,8 +576,8 @@ pub(crate) fn drain<K, V>(entry: Entry<K, V>, f: &mut impl FnMut(u64, K, V)) {
             }
         }
         Entry::Bucket(items) => {
-            for e in items.into_vec() {
-                drain(e, f);
+            for l in items.into_vec() {
+                f(l.hash, l.key, l.value);
             }
         }
     }
@@ -602,7 +622,7 @@ pub(crate) fn check<K: Eq, V>(
     if depth > 0 {
         match &*branch.entries {
             [] => return Err(format!("depth {depth}: empty branch")),
-            [Entry::Leaf { .. } | Entry::Collision(_)] => {
+            [Entry::Leaf(_) | Entry::Collision(_)] => {
                 return Err(format!("depth {depth}: lone leaf not lifted"));
             }
             _ => {}
@@ -630,7 +650,7 @@ pub(crate) fn check<K: Eq, V>(
             }
         };
         match e {
-            Entry::Leaf { hash, .. } => check_hash(*hash)?,
+            Entry::Leaf(Leaf { hash, .. }) => check_hash(*hash)?,
             Entry::Collision(c) => check_hash(c.hash)?,
             Entry::Branch(_) => {}
             Entry::Bucket(_) => return Err(format!("depth {depth}: bucket inside a branch")),
@@ -649,7 +669,7 @@ pub(crate) fn check_leaf<K: Eq, V>(
     hash_of: &dyn Fn(&K) -> u64,
 ) -> Result<usize, String> {
     match entry {
-        Entry::Leaf { hash, key, .. } => {
+        Entry::Leaf(Leaf { hash, key, .. }) => {
             if hash_of(key) != *hash {
                 return Err("stored hash differs from the key's hash".into());
             }
@@ -676,7 +696,7 @@ pub(crate) fn check_leaf<K: Eq, V>(
 /// Calls `f` with the stored hash of every key below `entry`.
 pub(crate) fn visit<K, V>(entry: &Entry<K, V>, f: &mut impl FnMut(u64)) {
     match entry {
-        Entry::Leaf { hash, .. } => f(*hash),
+        Entry::Leaf(Leaf { hash, .. }) => f(*hash),
         Entry::Collision(c) => {
             for _ in &c.entries {
                 f(c.hash);
@@ -688,33 +708,29 @@ pub(crate) fn visit<K, V>(entry: &Entry<K, V>, f: &mut impl FnMut(u64)) {
             }
         }
         Entry::Bucket(items) => {
-            for e in items.iter() {
-                visit(e, f);
+            for l in items.iter() {
+                f(l.hash);
             }
         }
     }
 }
 
-/// Checks a root slot's bucket: 2 to [`BUCKET_MAX`] leaves or collision leaves with
-/// distinct hashes; returns its number of keys.
+/// Checks a root slot's bucket: 2 to [`BUCKET_MAX`] leaves with distinct hashes; returns
+/// its number of keys.
 pub(crate) fn check_bucket<K: Eq, V>(
-    items: &[Entry<K, V>],
+    items: &[Leaf<K, V>],
     hash_of: &dyn Fn(&K) -> u64,
 ) -> Result<usize, String> {
     if items.len() < 2 || items.len() > BUCKET_MAX {
         return Err(format!("bucket of {} entries", items.len()));
     }
-    let mut count = 0;
-    for (i, e) in items.iter().enumerate() {
-        let hash = leaf_hash(e).ok_or("branch or bucket inside a bucket")?;
-        if items
-            .iter()
-            .skip(i + 1)
-            .any(|e2| leaf_hash(e2) == Some(hash))
-        {
+    for (i, l) in items.iter().enumerate() {
+        if items.iter().skip(i + 1).any(|l2| l2.hash == l.hash) {
             return Err("two bucket entries with the same hash".into());
         }
-        count += check_leaf(e, hash_of)?;
+        if hash_of(&l.key) != l.hash {
+            return Err("stored hash differs from the key's hash".into());
+        }
     }
-    Ok(count)
+    Ok(items.len())
 }

@@ -3,7 +3,7 @@
 //!
 //! The root is an array of `2^bits` slots (at least 2) indexed by the **top** `bits` of the
 //! hash; a slot holds nothing, one leaf, one collision leaf, a bucket of up to
-//! [`BUCKET_MAX`](super::node::BUCKET_MAX) of those, or a bitmap branch whose levels consume
+//! [`BUCKET_MAX`](super::node::BUCKET_MAX) leaves, or a bitmap branch whose levels consume
 //! the hash from the **low** bits (see [`node`]). The table grows (doubles) when the map
 //! holds as many keys as it has slots, so a slot holds about one key (between ½ and 1 on
 //! average) and most lookups find their leaf in the table itself or in a short bucket.
@@ -157,14 +157,15 @@ impl<K, V> Root<K, V> {
     /// The slot holding `hash`, if the table has been allocated.
     #[inline(always)]
     pub(crate) fn slot(&self, hash: u64) -> Option<&Slot<K, V>> {
-        // Not growing: `old` is empty and the first `get` finds nothing.
-        match self
-            .old
-            .get(((hash >> self.old_shift) as usize) ^ self.old_flip)
+        // Not growing (the common case): one test of the old table's chunk count.
+        if !self.old.is_empty()
+            && let Some(s) = self
+                .old
+                .get(((hash >> self.old_shift) as usize) ^ self.old_flip)
         {
-            Some(s) => Some(s),
-            None => self.slots.get(((hash >> self.shift) as usize) ^ self.flip),
+            return Some(s);
         }
+        self.slots.get(((hash >> self.shift) as usize) ^ self.flip)
     }
 
     /// The slot holding `hash`, mutably.
@@ -298,7 +299,7 @@ impl<K: Eq, V> Root<K, V> {
                 if let Entry::Branch(b) = entry {
                     match &*b.entries {
                         [] => return Err("empty branch in a root slot".into()),
-                        [Entry::Leaf { .. } | Entry::Collision(_)] => {
+                        [Entry::Leaf(_) | Entry::Collision(_)] => {
                             return Err("lone leaf below a root slot not lifted".into());
                         }
                         _ => {}
