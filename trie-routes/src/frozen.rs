@@ -71,6 +71,10 @@ const HAS_PREFIX: u8 = 2;
 const HAS_ALTERNATIVE: u8 = 4;
 /// [`FNode::flags`]: the node is a param node (takes one segment, no label).
 const IS_PARAM: u8 = 8;
+/// [`FNode::flags`]: the label is one byte. A static node other than a root is only reached
+/// through [`FrozenPaths::child_for`], which matched that byte already, so the walk compares
+/// nothing (tenant ids and version numbers split into many one-digit nodes).
+const ONE_BYTE: u8 = 16;
 
 /// [`NO_BYTE`] bytes appended to `first`, so the child search can always load 8 bytes at once.
 const FIRST_PAD: usize = 8;
@@ -140,7 +144,8 @@ impl FrozenPaths {
             n.flags = flag(n.terminal != NONE, HAS_TERMINAL)
                 | flag(n.prefix != NONE || n.sep_prefix != NONE, HAS_PREFIX)
                 | flag(n.catch_all != NONE || n.param != NONE, HAS_ALTERNATIVE)
-                | flag(n.label_len == PARAM_LABEL, IS_PARAM);
+                | flag(n.label_len == PARAM_LABEL, IS_PARAM)
+                | flag(n.label_len == 1, ONE_BYTE);
             let start = n.child_start as usize;
             let count = (n.child_count as usize).min(INLINE_KIDS);
             let mut lanes = [NO_BYTE; 8];
@@ -190,11 +195,10 @@ impl FrozenPaths {
     fn label_at(&self, n: &FNode, bytes: &[u8], pos: usize) -> bool {
         let len = n.label_len as usize;
         if len <= INLINE_LABEL
-            && let Some(window) = bytes.get(pos..pos + 16)
-            && let Ok(window) = <[u8; 16]>::try_from(window)
+            && let Some(window) = bytes.get(pos..).and_then(|rest| rest.first_chunk::<16>())
         {
             let mask = LABEL_MASKS.get(len).copied().unwrap_or(0);
-            let diff = u128::from_le_bytes(window) ^ u128::from_le_bytes(n.inline);
+            let diff = u128::from_le_bytes(*window) ^ u128::from_le_bytes(n.inline);
             return diff & mask == 0;
         }
         match bytes.get(pos..pos + len) {
@@ -283,7 +287,9 @@ impl FrozenPaths {
             buf.spans.truncate(depth);
             while let Some(node) = self.nodes.get(id as usize) {
                 let flags = node.flags;
-                let end = if flags & IS_PARAM != 0 {
+                let end = if flags & ONE_BYTE != 0 {
+                    pos + 1
+                } else if flags & IS_PARAM != 0 {
                     let rest = bytes.get(pos..).unwrap_or_default();
                     let seg = rest
                         .iter()
@@ -390,6 +396,12 @@ impl FrozenPaths {
             }
             if (node.flags & IS_PARAM != 0) != (node.label_len == PARAM_LABEL) {
                 return Err(format!("node {id}: param flag differs from label"));
+            }
+            if (node.flags & ONE_BYTE != 0) != (node.label_len == 1) {
+                return Err(format!("node {id}: one-byte flag differs from label"));
+            }
+            if is_root && node.label_len != 0 {
+                return Err(format!("root {id} has a label"));
             }
             let firsts = self
                 .first
@@ -516,7 +528,8 @@ fn word4(s: &[u8], at: usize) -> Option<u32> {
 
 fn push_candidate(buf: &mut MatchBuffer, route: u32) {
     let start = buf.params.len() as u32;
-    buf.params.extend_from_slice(&buf.spans);
+    // Usually one or two spans: a copy loop, not a call to `memcpy`.
+    buf.params.extend(buf.spans.iter().copied());
     let end = buf.params.len() as u32;
     buf.cands.push(RawCandidate {
         route,
