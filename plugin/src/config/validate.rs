@@ -3,7 +3,8 @@
 //! What needs compiling to check (route conflicts, JWKS keys, PEM roots) is checked by
 //! `Engine::compile`, which reports in the same form.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::net::IpAddr;
 
 use super::{
@@ -26,13 +27,39 @@ impl Issues {
     }
 }
 
+/// A hash map with a fast hasher: the keys come from the operator's own configuration.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// `hosts[h].routes[r]`, formatted only when an issue is reported (a policy with 100k routes
+/// would otherwise build 100k path strings to report nothing).
+#[derive(Clone, Copy)]
+struct RouteAt {
+    host: usize,
+    route: usize,
+}
+
+impl fmt::Display for RouteAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hosts[{}].routes[{}]", self.host, self.route)
+    }
+}
+
+/// `<parent>.<field>`, formatted only when an issue is reported.
+struct Field<'a>(&'a dyn fmt::Display, &'a str);
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
 pub(super) fn validate(config: &PolicyConfig) -> Vec<ConfigIssue> {
     let mut issues = Issues(Vec::new());
     if config.hosts.is_empty() {
         issues.add("hosts", "at least one host entry is required");
     }
     let mut domains_seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut route_ids: BTreeMap<&str, String> = BTreeMap::new();
+    let mut route_ids: FastMap<&str, RouteAt> = FastMap::default();
     for (h, host) in config.hosts.iter().enumerate() {
         let at = format!("hosts[{h}]");
         if host.domains.is_empty() {
@@ -55,14 +82,14 @@ pub(super) fn validate(config: &PolicyConfig) -> Vec<ConfigIssue> {
             }
         }
         for (r, route) in host.routes.iter().enumerate() {
-            let at = format!("{at}.routes[{r}]");
+            let at = RouteAt { host: h, route: r };
             if let Some(first) = route_ids.get(route.id.as_str()) {
                 issues.add(
                     format!("{at}.id"),
                     format!("route id '{}' is already used by {first}", route.id),
                 );
             } else {
-                route_ids.insert(&route.id, at.clone());
+                route_ids.insert(&route.id, at);
             }
             validate_route(&mut issues, &at, route, config);
         }
@@ -87,7 +114,12 @@ pub(super) fn validate(config: &PolicyConfig) -> Vec<ConfigIssue> {
     issues.0
 }
 
-fn validate_route(issues: &mut Issues, at: &str, route: &RouteConfig, config: &PolicyConfig) {
+fn validate_route(
+    issues: &mut Issues,
+    at: &dyn fmt::Display,
+    route: &RouteConfig,
+    config: &PolicyConfig,
+) {
     if route.id.is_empty() {
         issues.add(format!("{at}.id"), "route id is empty");
     } else if route.id.len() > MAX_ROUTE_ID_LEN
@@ -103,7 +135,7 @@ fn validate_route(issues: &mut Issues, at: &str, route: &RouteConfig, config: &P
             ),
         );
     }
-    validate_match(issues, &format!("{at}.match"), &route.matcher);
+    validate_match(issues, &Field(at, "match"), &route.matcher);
     match &route.upstream {
         UpstreamConfig::Cluster(cluster) => {
             if cluster.is_empty() {
@@ -200,7 +232,7 @@ fn validate_route(issues: &mut Issues, at: &str, route: &RouteConfig, config: &P
     }
 }
 
-fn validate_match(issues: &mut Issues, at: &str, matcher: &MatchConfig) {
+fn validate_match(issues: &mut Issues, at: &dyn fmt::Display, matcher: &MatchConfig) {
     let rules = [
         ("exact", &matcher.exact),
         ("prefix", &matcher.prefix),
@@ -210,7 +242,7 @@ fn validate_match(issues: &mut Issues, at: &str, matcher: &MatchConfig) {
     let given: Vec<_> = rules.iter().filter(|(_, v)| v.is_some()).collect();
     if given.len() != 1 {
         issues.add(
-            at,
+            at.to_string(),
             format!(
                 "exactly one of exact, prefix, path_separated_prefix, template is required ({} given)",
                 given.len()
@@ -294,9 +326,10 @@ fn validate_provider(issues: &mut Issues, at: &str, provider: &AuthProviderConfi
             if source_name.is_empty() {
                 issues.add(format!("{at}.from"), "source name is empty");
             }
-            let mut digests = BTreeMap::new();
+            let mut digests: FastMap<&str, usize> = FastMap::default();
+            digests.reserve(keys.keys.len());
             for (k, key) in keys.keys.iter().enumerate() {
-                let path = format!("{at}.keys[{k}]");
+                let path = format_args!("{at}.keys[{k}]");
                 if key.consumer.is_empty() {
                     issues.add(format!("{path}.consumer"), "consumer name is empty");
                 }
@@ -310,10 +343,10 @@ fn validate_provider(issues: &mut Issues, at: &str, provider: &AuthProviderConfi
                         format!("{path}.sha256"),
                         "must be 64 lower-case hex digits (the SHA-256 of the key, never the key itself)",
                     );
-                } else if let Some(first) = digests.insert(key.sha256.as_str(), path.clone()) {
+                } else if let Some(first) = digests.insert(key.sha256.as_str(), k) {
                     issues.add(
                         format!("{path}.sha256"),
-                        format!("same key digest as {first}"),
+                        format!("same key digest as {at}.keys[{first}]"),
                     );
                 }
             }

@@ -25,7 +25,7 @@ mod split;
 pub mod util;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
@@ -136,15 +136,25 @@ impl Engine {
                 .unwrap_or_default()
         };
 
-        // Group routes by (host entry, path match); identical full matches are conflicts.
-        let mut groups: BTreeMap<(usize, u8, &str), Vec<u32>> = BTreeMap::new();
+        // Group routes by (host entry, path match), groups in order of first appearance;
+        // identical full matches are conflicts.
+        let mut group_of: HashMap<(usize, u8, &str), usize, foldhash::fast::RandomState> =
+            HashMap::default();
+        group_of.reserve(routes.len());
+        let mut groups: Vec<(usize, Vec<u32>)> = Vec::new();
         for (index, route) in routes.iter().enumerate() {
             let key = (
                 route.host_entry,
                 path_match_kind(&route.path_match),
                 route.path_match.pattern(),
             );
-            let group = groups.entry(key).or_default();
+            let slot = *group_of.entry(key).or_insert_with(|| {
+                groups.push((route.host_entry, Vec::new()));
+                groups.len() - 1
+            });
+            let Some((_, group)) = groups.get_mut(slot) else {
+                continue;
+            };
             if let Some(&existing) = group.iter().find(|&&other| {
                 routes
                     .get(other as usize)
@@ -166,11 +176,12 @@ impl Engine {
             }
             group.push(u32::try_from(index).unwrap_or(u32::MAX));
         }
+        drop(group_of);
 
-        let mut specs = Vec::new();
+        let mut specs = Vec::with_capacity(groups.len());
         // The first route of each spec, for error paths.
-        let mut spec_routes = Vec::new();
-        for ((host_entry, _, _), members) in groups {
+        let mut spec_routes = Vec::with_capacity(groups.len());
+        for (host_entry, members) in groups {
             let Some(&first_index) = members.first() else {
                 continue;
             };

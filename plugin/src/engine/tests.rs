@@ -392,6 +392,30 @@ fn every_config_problem_is_reported_with_its_path() {
 }
 
 #[test]
+fn duplicate_route_ids_and_key_digests_name_the_first_occurrence() {
+    let digest = sha256_hex("k");
+    let bad = format!(
+        r#"{{"hosts":[{{"domains":["*"],"routes":[
+        {{"id":"a","match":{{"prefix":"/x"}},"upstream":{{"cluster":"c"}}}},
+        {{"id":"a","match":{{"prefix":"/y"}},"upstream":{{"cluster":"c"}}}}]}}],
+      "auth_providers":{{"k":{{"api_key":{{"keys":[
+        {{"consumer":"p","sha256":"{digest}"}},
+        {{"consumer":"q","sha256":"{digest}"}}]}}}}}}}}"#
+    );
+    let err = Engine::from_json(bad.as_bytes()).unwrap_err();
+    let issues: Vec<String> = err.issues.iter().map(ToString::to_string).collect();
+    for expected in [
+        "hosts[0].routes[1].id: route id 'a' is already used by hosts[0].routes[0]",
+        "auth_providers.k.api_key.keys[1].sha256: same key digest as auth_providers.k.api_key.keys[0]",
+    ] {
+        assert!(
+            issues.iter().any(|i| i == expected),
+            "missing {expected} in {issues:?}"
+        );
+    }
+}
+
+#[test]
 fn duplicate_headers_first_value_counts_and_every_spoofed_copy_goes() {
     let e = engine();
     let r = req(
