@@ -298,6 +298,25 @@ mod tests {
     }
 
     #[test]
+    fn clone_in_the_middle_of_a_growth_keeps_growing() {
+        // Growth to 2048 slots starts at the 1024th key; clone halfway through the split.
+        let mut m = HashTrieMap::new();
+        for i in 0..1_300u32 {
+            m.insert(i, i);
+        }
+        let mut c = m.clone();
+        c.check_invariants().unwrap();
+        for i in 1_300..3_000u32 {
+            c.insert(i, i);
+            c.check_invariants().unwrap();
+        }
+        for i in 0..3_000u32 {
+            assert_eq!(c.get(&i), Some(&i));
+        }
+        assert_eq!(m.len(), 1_300);
+    }
+
+    #[test]
     fn one_root_slot_fills_a_bucket_then_a_branch() {
         // Small hashes: the top bits are all zero, so every key lands in root slot 0; its
         // bucket overflows into a branch, and removal lifts the keys back.

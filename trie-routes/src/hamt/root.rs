@@ -53,6 +53,10 @@ pub const CHUNK: usize = 1 << CHUNK_BITS;
 pub(crate) type Slot<K, V> = Option<Entry<K, V>>;
 
 /// A table stored in chunks, addressed by storage index; appended to and consumed at its end.
+///
+/// Every chunk but the last holds exactly `min(table size, CHUNK)` slots (appending fills
+/// the last one to that length before starting another), so storage index `i` is slot
+/// `i % CHUNK` of chunk `i / CHUNK`.
 #[derive(Debug, Clone)]
 pub(crate) struct Table<K, V> {
     /// Full chunks, then the last one (never an empty chunk).
@@ -80,10 +84,11 @@ impl<K, V> Table<K, V> {
 
     /// Appends an empty slot to a table of `size` slots (its final size).
     fn push_empty(&mut self, size: usize) {
+        let chunk_len = size.min(CHUNK);
         match self.chunks.last_mut() {
-            Some(last) if last.len() < last.capacity() => last.push(None),
+            Some(last) if last.len() < chunk_len => last.push(None),
             _ => {
-                let mut chunk = Vec::with_capacity(size.min(CHUNK));
+                let mut chunk = Vec::with_capacity(chunk_len);
                 chunk.push(None);
                 self.chunks.push(chunk);
             }
@@ -266,18 +271,19 @@ impl<K: Eq, V> Root<K, V> {
         if !self.old.is_empty() && self.slots.len() + 2 * self.old.len() != self.capacity() {
             return Err("growth: split and unsplit slots do not add up".into());
         }
-        for table in [&self.slots, &self.old] {
+        let old_size = self.capacity() / 2;
+        for (table, size) in [(&self.slots, self.capacity()), (&self.old, old_size)] {
+            let chunk_len = size.min(CHUNK);
             let full = table.chunks.len().saturating_sub(1);
+            if table.chunks.iter().take(full).any(|c| c.len() != chunk_len) {
+                return Err("a chunk other than the last is not full".into());
+            }
             if table
                 .chunks
                 .iter()
-                .take(full)
-                .any(|c| c.len() != c.capacity())
+                .any(|c| c.is_empty() || c.len() > chunk_len)
             {
-                return Err("a chunk other than the last is not full".into());
-            }
-            if table.chunks.iter().any(Vec::is_empty) {
-                return Err("empty chunk".into());
+                return Err("empty or overfull chunk".into());
             }
         }
         let mut count = 0;
