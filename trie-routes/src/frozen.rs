@@ -528,8 +528,7 @@ fn word4(s: &[u8], at: usize) -> Option<u32> {
 
 fn push_candidate(buf: &mut MatchBuffer, route: u32) {
     let start = buf.params.len() as u32;
-    // Usually one or two spans: a copy loop, not a call to `memcpy`.
-    buf.params.extend(buf.spans.iter().copied());
+    buf.params.extend_from_slice(&buf.spans);
     let end = buf.params.len() as u32;
     buf.cands.push(RawCandidate {
         route,
