@@ -46,7 +46,10 @@ pub struct HostConfig {
     pub min_tls: Option<TlsVersion>,
     /// Routes. The most specific match wins (exact, then template, then the longest prefix);
     /// among equally specific ones, the first in this list whose methods/headers hold.
-    pub routes: Vec<RouteConfig>,
+    // Boxed: while serde grows this list, the old and the new buffer coexist; with 336-byte
+    // records a 100k-route policy would briefly hold 66 MB of them (a wasm VM keeps its peak as
+    // linear memory for good), with pointers 1.5 MB.
+    pub routes: Vec<Box<RouteConfig>>,
 }
 
 /// TLS protocol versions, as Envoy names them in `connection.tls_version`.
@@ -104,16 +107,16 @@ pub struct RouteConfig {
     pub upstream: UpstreamConfig,
     /// Path rewrite applied before forwarding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rewrite: Option<RewriteConfig>,
+    pub rewrite: Option<Box<RewriteConfig>>,
     /// Authentication required; absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthRequirement>,
     /// Consumers allowed on this route (after authentication); absent means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumers: Option<Vec<String>>,
+    pub consumers: Option<Box<[String]>>,
     /// Device-trust rule: a score header set by a trusted front component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_trust: Option<DeviceTrustConfig>,
+    pub device_trust: Option<Box<DeviceTrustConfig>>,
     /// What happens when trieguard hits an internal error on this route.
     #[serde(default)]
     pub fail_mode: FailMode,
@@ -125,23 +128,23 @@ pub struct RouteConfig {
 pub struct MatchConfig {
     /// The normalised path equals this (the query string never takes part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exact: Option<String>,
+    pub exact: Option<Box<str>>,
     /// The path starts with this string (Envoy's `prefix`: `/api` also matches `/apis`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
+    pub prefix: Option<Box<str>>,
     /// The path is this or continues with `/` (`/api` matches `/api`, `/api/x`, not `/apis`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_separated_prefix: Option<String>,
+    pub path_separated_prefix: Option<Box<str>>,
     /// A template with named segments and an optional trailing catch-all:
     /// `/users/{id}/orders`, `/static/{*rest}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
+    pub template: Option<Box<str>>,
     /// Allowed methods (upper-case); absent means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub methods: Option<Vec<String>>,
+    pub methods: Option<Box<[String]>>,
     /// Header predicates; all must hold.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub headers: Vec<HeaderPredicateConfig>,
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub headers: Box<[HeaderPredicateConfig]>,
 }
 
 /// One header predicate: `name` plus exactly one of `exact`, `prefix`, `present`, `absent`.
@@ -171,7 +174,7 @@ pub enum UpstreamConfig {
     /// Envoy cluster name, written to the cluster decision header.
     Cluster(String),
     /// A weighted split (canary): the same key always lands on the same cluster.
-    Split(SplitConfig),
+    Split(Box<SplitConfig>),
 }
 
 /// A weighted split.
@@ -415,6 +418,29 @@ impl ConfigError {
     }
 }
 
+/// Refuses configurations above [`MAX_CONFIG_BYTES`].
+fn check_size(size: usize) -> Result<(), ConfigError> {
+    if size > MAX_CONFIG_BYTES {
+        return Err(ConfigError::single(
+            "",
+            format!("configuration is {size} bytes, above the {MAX_CONFIG_BYTES}-byte limit"),
+        ));
+    }
+    Ok(())
+}
+
+/// The error for JSON that is not a policy, with serde's position.
+fn not_a_policy(error: &serde_json::Error) -> ConfigError {
+    ConfigError::single(
+        "",
+        format!(
+            "not a valid policy: {error} (line {}, column {})",
+            error.line(),
+            error.column()
+        ),
+    )
+}
+
 impl PolicyConfig {
     /// Parses a policy from JSON bytes and validates it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
@@ -425,26 +451,8 @@ impl PolicyConfig {
 
     /// Parses a policy from JSON bytes without validating it.
     pub fn parse_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        if bytes.len() > MAX_CONFIG_BYTES {
-            return Err(ConfigError::single(
-                "",
-                format!(
-                    "configuration is {} bytes, above the {MAX_CONFIG_BYTES}-byte limit",
-                    bytes.len()
-                ),
-            ));
-        }
-        let config: PolicyConfig = serde_json::from_slice(bytes).map_err(|e| {
-            ConfigError::single(
-                "",
-                format!(
-                    "not a valid policy: {e} (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        Ok(config)
+        check_size(bytes.len())?;
+        serde_json::from_slice(bytes).map_err(|e| not_a_policy(&e))
     }
 
     /// Checks everything serde cannot, reporting every problem with its JSON path.

@@ -114,16 +114,19 @@ impl Engine {
             .map(|(i, (name, _))| (name.as_str(), i))
             .collect();
 
-        let mut routes = Vec::new();
+        // Sized up front: growing by doubling would leave up to half again as much unused
+        // capacity for good, and briefly hold two copies.
+        let route_total = hosts.iter().map(|h| h.routes.len()).sum();
+        let mut routes = Vec::with_capacity(route_total);
         // (host entry, route) indices of each compiled route, for error paths.
-        let mut origins: Vec<(usize, usize)> = Vec::new();
+        let mut origins: Vec<(usize, usize)> = Vec::with_capacity(route_total);
         let mut host_min_tls = Vec::with_capacity(hosts.len());
         let mut host_domains = Vec::with_capacity(hosts.len());
         for (h, host) in hosts.into_iter().enumerate() {
             host_min_tls.push(host.min_tls);
             host_domains.push(host.domains);
             for (r, route) in host.routes.into_iter().enumerate() {
-                if let Some(compiled) = CompiledRoute::compile(route, h, &provider_index) {
+                if let Some(compiled) = CompiledRoute::compile(*route, h, &provider_index) {
                     routes.push(compiled);
                     origins.push((h, r));
                 }
@@ -371,7 +374,7 @@ impl Engine {
                 );
             }
         }
-        if let Some(device) = &route.device_trust {
+        if let Some(device) = route.device_trust() {
             if let Err(message) = device.check(request) {
                 trace.step(format_args!("device trust refused: {message}"));
                 return deny(403, "device.untrusted".into(), message);
@@ -379,7 +382,7 @@ impl Engine {
             trace.step(format_args!("device trust ok"));
         }
         let mut consumer = None;
-        if let Some(any_of) = &route.auth {
+        if let Some(any_of) = route.auth.as_deref() {
             let mut first_failure: Option<(String, String)> = None;
             for &index in any_of {
                 let Some((name, provider)) = self.providers.get(index) else {
@@ -413,7 +416,7 @@ impl Engine {
                 };
             }
         }
-        if let (Some(allowed), Some(who)) = (&route.consumers, &consumer)
+        if let (Some(allowed), Some(who)) = (route.consumers(), &consumer)
             && !allowed.iter().any(|c| c == who)
         {
             trace.step(format_args!(
@@ -427,7 +430,7 @@ impl Engine {
         }
         let cluster = route.upstream.choose(request);
         trace.step(format_args!("upstream cluster '{cluster}'"));
-        let target = match &route.rewrite {
+        let target = match route.rewrite() {
             Some(rewrite) => {
                 let rest = normalized
                     .path

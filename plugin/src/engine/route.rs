@@ -15,16 +15,24 @@ pub(crate) struct CompiledRoute {
     /// Index of the host entry declaring it.
     pub(crate) host_entry: usize,
     pub(crate) path_match: PathMatch,
+    pub(crate) upstream: Upstream,
+    /// Provider indices, in the order the route lists them.
+    pub(crate) auth: Option<Box<[usize]>>,
+    /// Everything most routes leave out, boxed so that a plain route stays small (a VM keeps
+    /// 100k of these).
+    extras: Option<Box<RouteExtras>>,
+    pub(crate) fail_mode: FailMode,
+}
+
+/// The optional parts of a route.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RouteExtras {
     /// Allowed methods, sorted; `None` means any.
     methods: Option<Vec<String>>,
     predicates: Vec<HeaderPredicate>,
-    pub(crate) upstream: Upstream,
-    pub(crate) rewrite: Option<String>,
-    /// Provider indices, in the order the route lists them.
-    pub(crate) auth: Option<Vec<usize>>,
-    pub(crate) consumers: Option<Vec<String>>,
-    pub(crate) device_trust: Option<DeviceTrust>,
-    pub(crate) fail_mode: FailMode,
+    rewrite: Option<String>,
+    consumers: Option<Vec<String>>,
+    device_trust: Option<DeviceTrust>,
 }
 
 /// A header predicate with its name lower-cased.
@@ -70,7 +78,7 @@ impl HeaderPredicate {
 }
 
 /// Device-trust rule.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct DeviceTrust {
     header: String,
     min_score: u8,
@@ -105,15 +113,22 @@ impl CompiledRoute {
         host_entry: usize,
         provider_index: &BTreeMap<&str, usize>,
     ) -> Option<Self> {
-        let path_match = path_match(&config.matcher)?;
-        let mut methods = config.matcher.methods;
-        if let Some(methods) = &mut methods {
+        let MatchConfig {
+            exact,
+            prefix,
+            path_separated_prefix,
+            template,
+            methods,
+            headers,
+        } = config.matcher;
+        let path_match = path_match(exact, prefix, path_separated_prefix, template)?;
+        let methods = methods.map(|methods| {
+            let mut methods = methods.into_vec();
             methods.sort();
             methods.dedup();
-        }
-        let mut predicates = config
-            .matcher
-            .headers
+            methods
+        });
+        let mut predicates = headers
             .iter()
             .map(HeaderPredicate::compile)
             .collect::<Option<Vec<_>>>()?;
@@ -122,58 +137,88 @@ impl CompiledRoute {
             auth.any_of
                 .iter()
                 .filter_map(|name| provider_index.get(name.as_str()).copied())
-                .collect()
+                .collect::<Box<[usize]>>()
         });
-        Some(Self {
-            id: config.id,
-            host_entry,
-            path_match,
+        let extras = RouteExtras {
             methods,
             predicates,
-            upstream: Upstream::compile(config.upstream),
             rewrite: config.rewrite.map(|r| r.prefix),
-            auth,
-            consumers: config.consumers,
+            consumers: config.consumers.map(Vec::from),
             device_trust: config.device_trust.map(|d| DeviceTrust {
                 header: d.header.to_ascii_lowercase(),
                 min_score: d.min_score,
             }),
+        };
+        Some(Self {
+            id: config.id,
+            host_entry,
+            path_match,
+            upstream: Upstream::compile(config.upstream),
+            auth,
+            extras: (extras != RouteExtras::default()).then(|| Box::new(extras)),
             fail_mode: config.fail_mode,
         })
+    }
+
+    /// The prefix rewrite, if any.
+    pub(crate) fn rewrite(&self) -> Option<&str> {
+        self.extras.as_ref()?.rewrite.as_deref()
+    }
+
+    /// The consumer allow-list, if any.
+    pub(crate) fn consumers(&self) -> Option<&[String]> {
+        self.extras.as_ref()?.consumers.as_deref()
+    }
+
+    /// The device-trust rule, if any.
+    pub(crate) fn device_trust(&self) -> Option<&DeviceTrust> {
+        self.extras.as_ref()?.device_trust.as_ref()
+    }
+
+    fn methods(&self) -> Option<&[String]> {
+        self.extras.as_ref()?.methods.as_deref()
+    }
+
+    fn predicates(&self) -> &[HeaderPredicate] {
+        self.extras
+            .as_ref()
+            .map(|e| e.predicates.as_slice())
+            .unwrap_or_default()
     }
 
     /// True when both routes match exactly the same requests (same path, methods, headers).
     pub(crate) fn same_request_match(&self, other: &Self) -> bool {
         self.path_match == other.path_match
-            && self.methods == other.methods
-            && self.predicates == other.predicates
+            && self.methods() == other.methods()
+            && self.predicates() == other.predicates()
     }
 
     /// Ok when the method and every header predicate hold; else why not.
     pub(crate) fn predicates_hold(&self, request: &Request) -> Result<(), String> {
-        if let Some(methods) = &self.methods
+        if let Some(methods) = self.methods()
             && methods.binary_search(&request.method).is_err()
         {
             return Err(format!("method {} not in {methods:?}", request.method));
         }
-        match self.predicates.iter().find(|p| !p.holds(request)) {
+        match self.predicates().iter().find(|p| !p.holds(request)) {
             Some(failed) => Err(format!("{} does not hold", failed.describe())),
             None => Ok(()),
         }
     }
 }
 
-fn path_match(config: &MatchConfig) -> Option<PathMatch> {
-    match (
-        &config.exact,
-        &config.prefix,
-        &config.path_separated_prefix,
-        &config.template,
-    ) {
-        (Some(p), None, None, None) => Some(PathMatch::Exact(p.clone())),
-        (None, Some(p), None, None) => Some(PathMatch::Prefix(p.clone())),
-        (None, None, Some(p), None) => Some(PathMatch::PathSeparatedPrefix(p.clone())),
-        (None, None, None, Some(p)) => Some(PathMatch::Template(p.clone())),
+/// The one path rule of a match (validation reported any other combination).
+fn path_match(
+    exact: Option<Box<str>>,
+    prefix: Option<Box<str>>,
+    path_separated_prefix: Option<Box<str>>,
+    template: Option<Box<str>>,
+) -> Option<PathMatch> {
+    match (exact, prefix, path_separated_prefix, template) {
+        (Some(p), None, None, None) => Some(PathMatch::Exact(p.into_string())),
+        (None, Some(p), None, None) => Some(PathMatch::Prefix(p.into_string())),
+        (None, None, Some(p), None) => Some(PathMatch::PathSeparatedPrefix(p.into_string())),
+        (None, None, None, Some(p)) => Some(PathMatch::Template(p.into_string())),
         _ => None,
     }
 }
