@@ -263,7 +263,7 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
     let app = EchoUpstream::start("app")?;
     let clusters = ClusterSpec::for_upstreams(&[&app]);
     let direct = "              routes:\n              - match: { prefix: \"/\" }\n                route: { cluster: app }".to_owned();
-    let probe = |configuration: String| {
+    let probe_routed = |configuration: String, body: Option<String>| {
         let mut config = EnvoyConfig::new(
             clusters.clone(),
             Some(PluginSpec {
@@ -271,9 +271,10 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
                 configuration,
             }),
         );
-        config.virtual_host_body = Some(direct.clone());
+        config.virtual_host_body = body;
         config
     };
+    let probe = |configuration: String| probe_routed(configuration, Some(direct.clone()));
     let ops = [
         "headers",
         "property",
@@ -291,10 +292,24 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
         "Envoy 1.40, 1 worker, probe module; wrk -t1 -c{} -d{}s; best of {} round(s); each op {CALLS_PER_REQUEST}x per request\n",
         options.connections, options.seconds, options.rounds
     );
+    // What routing by a header the module sets costs (trieguard's way): the same module
+    // setting `x-trieguard-cluster` once under Envoy's `cluster_header` route, alone and after
+    // reading the header map.
+    let routed = [
+        ("route_to_app (cluster_header route)", "ops route_to_app"),
+        (
+            "headers + route_to_app (cluster_header route)",
+            "ops headers route_to_app",
+        ),
+    ];
+    for (name, ops) in routed {
+        variants.push((name, probe_routed(ops.to_owned(), None)));
+    }
     let results = measure(&variants, "/bench", options)?;
-    let Some((noop, per_op)) = results.split_first() else {
+    let Some((noop, rest)) = results.split_first() else {
         bail!("no results");
     };
+    let (per_op, per_routed) = rest.split_at(ops.len());
     println!();
     println!(
         "{:<20} {:>12} {:>14}",
@@ -305,6 +320,13 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
         let by_rps = (1.0 / m.rps - 1.0 / noop.rps) * 1e6 / calls;
         let by_cpu = (m.cpu_us - noop.cpu_us) / calls;
         println!("{op:<20} {by_rps:>9.2} µs {by_cpu:>11.2} µs");
+    }
+    println!();
+    println!("once per request, against the no-op module:");
+    for ((name, _), m) in routed.iter().zip(per_routed) {
+        let by_rps = (1.0 / m.rps - 1.0 / noop.rps) * 1e6;
+        let by_cpu = m.cpu_us - noop.cpu_us;
+        println!("{name:<46} {by_rps:>9.2} µs {by_cpu:>11.2} µs");
     }
     Ok(())
 }

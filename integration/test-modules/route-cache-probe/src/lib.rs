@@ -9,7 +9,8 @@
 //!    --hostcall-costs`): `ops <op>*<n> …` performs each listed hostcall `n` times per request,
 //!    where `<op>` is `headers` (read the whole request header map), `property`
 //!    (`source.address`), `time` (the clock), `metric` (increment a counter), `set_header`
-//!    (set one request header), `replace_headers` (read the header map and write it back with
+//!    (set one request header), `route_to_app` (set `x-trieguard-cluster: app`, for the
+//!    `cluster_header` variants), `replace_headers` (read the header map and write it back with
 //!    three headers added, in one `set_header_map_pairs` call) or `clear_route_cache` (the
 //!    foreign function).
 //!
@@ -36,6 +37,7 @@ mod probe {
         Time,
         Metric(u32),
         SetHeader,
+        RouteToApp,
         ReplaceHeaders,
         ClearRouteCache,
     }
@@ -111,6 +113,7 @@ mod probe {
                     hostcalls::define_metric(MetricType::Counter, "probe.requests").ok()?,
                 ),
                 "set_header" => Op::SetHeader,
+                "route_to_app" => Op::RouteToApp,
                 "replace_headers" => Op::ReplaceHeaders,
                 "clear_route_cache" => Op::ClearRouteCache,
                 _ => return None,
@@ -166,6 +169,13 @@ mod probe {
             }
             Op::SetHeader => {
                 let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "x-probe", Some("1"));
+            }
+            Op::RouteToApp => {
+                let _ = hostcalls::set_map_value(
+                    MapType::HttpRequestHeaders,
+                    "x-trieguard-cluster",
+                    Some("app"),
+                );
             }
             Op::ReplaceHeaders => {
                 if let Ok(mut pairs) = hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
