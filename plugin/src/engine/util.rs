@@ -71,6 +71,18 @@ pub fn normalize_host(authority: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Displays the value, or nothing when absent, without allocating (for trace steps).
+pub struct OrEmpty<T>(pub Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for OrEmpty<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,17 +117,5 @@ mod tests {
     #[test]
     fn malformed_escapes_stay() {
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
-    }
-}
-
-/// Displays the value, or nothing when absent, without allocating (for trace steps).
-pub struct OrEmpty<T>(pub Option<T>);
-
-impl<T: std::fmt::Display> std::fmt::Display for OrEmpty<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(value) => value.fmt(f),
-            None => Ok(()),
-        }
     }
 }
