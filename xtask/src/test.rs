@@ -44,7 +44,7 @@ pub fn run(sh: &Shell) -> anyhow::Result<()> {
     )
     .run()?;
     step("test: demo --once");
-    demo::run(sh, &["--once".to_owned()])?;
+    demo::run_once_after_tests(sh)?;
     println!("\nxtask test: all checks passed");
     Ok(())
 }
