@@ -99,6 +99,85 @@ fn lowest_zero_lane(x: u64) -> u32 {
     (x.wrapping_sub(LO) & !x & HI).trailing_zeros() / 8
 }
 
+/// The first lane of `kids` equal to `b` (8 if none). On x86-64 one SSE2 byte comparison
+/// (baseline there), which costs fewer instructions than the word trick of
+/// [`lowest_zero_lane`] with its multiply and three 64-bit constants.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn kid_lane(kids: u64, b: u8) -> u32 {
+    use core::arch::x86_64::{_mm_cmpeq_epi8, _mm_cvtsi64_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    // Safety: these intrinsics need only SSE2, which every x86-64 target has (it is part
+    // of the baseline `x86_64` target features); they take and return plain values, no
+    // pointers.
+    let mask = unsafe {
+        _mm_movemask_epi8(_mm_cmpeq_epi8(
+            _mm_cvtsi64_si128(kids as i64),
+            _mm_set1_epi8(b as i8),
+        ))
+    };
+    // Lanes 8..16 hold 0 in `kids`; bit 8 caps the answer at 8 whatever they compare to.
+    ((mask as u32) | 0x100).trailing_zeros()
+}
+
+/// Length of the segment at `pos`: bytes up to the next `/`, `?`, `#` or the end. On x86-64
+/// the 16 bytes from `pos` (or, near the end of a path of at least 16 bytes, its last 16)
+/// are tested with SSE2 at once; segments of parameters are short.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn segment_len(bytes: &[u8], pos: usize) -> usize {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let stops = |w: &[u8; 16]| -> u32 {
+        // Safety: SSE2 is part of the x86-64 baseline; `w` is 16 readable bytes and the
+        // load has no alignment requirement.
+        unsafe {
+            let v = _mm_loadu_si128(w.as_ptr().cast::<__m128i>());
+            let m = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'/' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'?' as i8)),
+                ),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'#' as i8)),
+            );
+            _mm_movemask_epi8(m) as u32
+        }
+    };
+    let rest = bytes.get(pos..).unwrap_or_default();
+    if let Some(w) = rest.first_chunk::<16>() {
+        let m = stops(w);
+        if m != 0 {
+            return m.trailing_zeros() as usize;
+        }
+    } else if let Some(tail) = bytes.last_chunk::<16>() {
+        // `rest.len() < 16`: lane `16 - rest.len()` of the tail is `pos`; a stop bit at
+        // `rest.len()` stands for the end.
+        let left = rest.len() as u32;
+        let m = (stops(tail) >> (16 - left)) | (1 << left);
+        return m.trailing_zeros() as usize;
+    }
+    rest.iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len())
+}
+
+/// Length of the segment at `pos`: bytes up to the next `/`, `?`, `#` or the end.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn segment_len(bytes: &[u8], pos: usize) -> usize {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    rest.iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len())
+}
+
+/// The first lane of `kids` equal to `b` (8 if none).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn kid_lane(kids: u64, b: u8) -> u32 {
+    lowest_zero_lane(kids ^ (LO * u64::from(b)))
+}
+
 /// `LABEL_MASKS[n]` keeps the low `n` bytes of a 16-byte little-endian word.
 const LABEL_MASKS: [u128; INLINE_LABEL + 1] = [
     low_bytes(0),
@@ -190,16 +269,17 @@ impl FrozenPaths {
 
     /// Whether the static label of `n` occurs in `bytes` at `pos`. While 16 path bytes remain,
     /// an inline label is compared in one masked 16-byte comparison, with no branch on its
-    /// length.
+    /// length. (Comparing with the path's last 16 bytes shifted down when fewer remain cost
+    /// more instructions per lookup than it saved.)
     #[inline(always)]
     fn label_at(&self, n: &FNode, bytes: &[u8], pos: usize) -> bool {
         let len = n.label_len as usize;
-        if len <= INLINE_LABEL
-            && let Some(window) = bytes.get(pos..).and_then(|rest| rest.first_chunk::<16>())
-        {
+        if len <= INLINE_LABEL {
             let mask = LABEL_MASKS.get(len).copied().unwrap_or(0);
-            let diff = u128::from_le_bytes(*window) ^ u128::from_le_bytes(n.inline);
-            return diff & mask == 0;
+            let label = u128::from_le_bytes(n.inline);
+            if let Some(window) = bytes.get(pos..).and_then(|rest| rest.first_chunk::<16>()) {
+                return (u128::from_le_bytes(*window) ^ label) & mask == 0;
+            }
         }
         match bytes.get(pos..pos + len) {
             Some(seg) => same_bytes(seg, self.label(n)),
@@ -211,15 +291,14 @@ impl FrozenPaths {
     /// inline first bytes, then (past [`INLINE_KIDS`] children) eight at a time from `first`.
     #[inline(always)]
     fn child_for(&self, n: &FNode, b: u8) -> Option<u32> {
-        let pattern = LO * u64::from(b);
-        let lane = lowest_zero_lane(n.kids ^ pattern);
+        let lane = kid_lane(n.kids, b);
         if lane < 8 {
             return Some(n.child_start + lane);
         }
         if (n.child_count as usize) <= INLINE_KIDS {
             return None;
         }
-        self.wide_child_for(n, pattern)
+        self.wide_child_for(n, LO * u64::from(b))
     }
 
     /// [`Self::child_for`] among the children past the first [`INLINE_KIDS`].
@@ -256,45 +335,23 @@ impl FrozenPaths {
             (Some(r), Some(b)) if r.flags == 0 => self.child_for(r, *b),
             _ => Some(root),
         };
-        if let Some(node) = start {
-            buf.stack.push(Frame::Visit {
-                node,
-                pos: 0,
-                depth: 0,
-            });
-        }
         // Depth-first, static edge before param edge before catch-all: a pre-order that lists
         // templates most specific first. The static edge is followed in the inner loop; only
-        // the alternatives go on the stack. Each node is visited at most once per lookup: a
-        // node fixes the sequence of labels and params, and a param always takes a whole
-        // segment, so the position at which a node is reached is determined by the path.
-        // Exact routes are not in the trie; every terminal reached here is a template's.
-        while let Some(frame) = buf.stack.pop() {
-            let (mut id, mut pos, depth) = match frame {
-                Frame::Visit { node, pos, depth } => (node, pos, depth),
-                Frame::CatchAll { route, pos, depth } => {
-                    let rest = bytes.get(pos..).unwrap_or_default();
-                    let len = rest.iter().position(|b| matches!(b, b'?' | b'#'));
-                    let len = len.unwrap_or(rest.len());
-                    if len > 0 {
-                        buf.spans.truncate(depth);
-                        buf.spans.push((pos, pos + len));
-                        push_candidate(buf, route);
-                    }
-                    continue;
-                }
-            };
+        // the alternatives go on the stack, and a param edge with no static edge beside it is
+        // followed at once (it would be the next frame popped). Each node is visited at most
+        // once per lookup: a node fixes the sequence of labels and params, and a param always
+        // takes a whole segment, so the position at which a node is reached is determined by
+        // the path. Exact routes are not in the trie; every terminal reached here is a
+        // template's.
+        let mut visit = start.map(|node| (node, 0, 0));
+        while let Some((mut id, mut pos, depth)) = visit {
             buf.spans.truncate(depth);
             while let Some(node) = self.nodes.get(id as usize) {
                 let flags = node.flags;
                 let end = if flags & ONE_BYTE != 0 {
                     pos + 1
                 } else if flags & IS_PARAM != 0 {
-                    let rest = bytes.get(pos..).unwrap_or_default();
-                    let seg = rest
-                        .iter()
-                        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-                        .unwrap_or(rest.len());
+                    let seg = segment_len(bytes, pos);
                     if seg == 0 {
                         break;
                     }
@@ -315,31 +372,40 @@ impl FrozenPaths {
                     }
                 }
                 let Some(&next) = bytes.get(end) else { break };
+                let child = self.child_for(node, next);
+                pos = end;
                 if flags & HAS_ALTERNATIVE != 0 {
                     let depth = buf.spans.len();
                     if node.catch_all != NONE {
                         buf.stack.push(Frame::CatchAll {
                             route: node.catch_all,
-                            pos: end,
+                            pos,
                             depth,
                         });
                     }
                     if node.param != NONE {
-                        buf.stack.push(Frame::Visit {
-                            node: node.param,
-                            pos: end,
-                            depth,
-                        });
+                        match child {
+                            Some(c) => {
+                                buf.stack.push(Frame::Visit {
+                                    node: node.param,
+                                    pos,
+                                    depth,
+                                });
+                                id = c;
+                            }
+                            // The param edge is the next alternative anyway, with the
+                            // parameter stack already at `depth`.
+                            None => id = node.param,
+                        }
+                        continue;
                     }
                 }
-                match self.child_for(node, next) {
-                    Some(c) => {
-                        id = c;
-                        pos = end;
-                    }
+                match child {
+                    Some(c) => id = c,
                     None => break,
                 }
             }
+            visit = next_visit(buf, bytes);
         }
         if !buf.prefixes.is_empty() {
             let MatchBuffer {
@@ -526,9 +592,37 @@ fn word4(s: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(w))
 }
 
+/// Pops frames until the next node to visit (`(node, pos, depth)`), writing the catch-all
+/// candidates popped on the way.
+#[inline(always)]
+fn next_visit(buf: &mut MatchBuffer, bytes: &[u8]) -> Option<(u32, usize, usize)> {
+    loop {
+        match buf.stack.pop()? {
+            Frame::Visit { node, pos, depth } => return Some((node, pos, depth)),
+            Frame::CatchAll { route, pos, depth } => {
+                let rest = bytes.get(pos..).unwrap_or_default();
+                let len = rest.iter().position(|b| matches!(b, b'?' | b'#'));
+                let len = len.unwrap_or(rest.len());
+                if len > 0 {
+                    buf.spans.truncate(depth);
+                    buf.spans.push((pos, pos + len));
+                    push_candidate(buf, route);
+                }
+            }
+        }
+    }
+}
+
 fn push_candidate(buf: &mut MatchBuffer, route: u32) {
     let start = buf.params.len() as u32;
-    buf.params.extend_from_slice(&buf.spans);
+    // Templates rarely have more than two parameters: a copy of a fixed size is inlined,
+    // where copying the slice calls `memcpy` (and an element loop is vectorized).
+    match *buf.spans.as_slice() {
+        [] => {}
+        [a] => buf.params.push(a),
+        [a, b] => buf.params.extend_from_slice(&[a, b]),
+        _ => buf.params.extend_from_slice(&buf.spans),
+    }
     let end = buf.params.len() as u32;
     buf.cands.push(RawCandidate {
         route,
