@@ -269,16 +269,24 @@ impl FrozenPaths {
 
     /// Whether the static label of `n` occurs in `bytes` at `pos`. While 16 path bytes remain,
     /// an inline label is compared in one masked 16-byte comparison, with no branch on its
-    /// length. (Comparing with the path's last 16 bytes shifted down when fewer remain cost
-    /// more instructions per lookup than it saved.)
+    /// length; near the end of the path, a label of up to 8 bytes in one masked 8-byte
+    /// comparison. (Comparing with the path's last 16 bytes shifted down when fewer than 16
+    /// remain cost more instructions per lookup than it saved.)
     #[inline(always)]
     fn label_at(&self, n: &FNode, bytes: &[u8], pos: usize) -> bool {
         let len = n.label_len as usize;
         if len <= INLINE_LABEL {
             let mask = LABEL_MASKS.get(len).copied().unwrap_or(0);
             let label = u128::from_le_bytes(n.inline);
-            if let Some(window) = bytes.get(pos..).and_then(|rest| rest.first_chunk::<16>()) {
+            let rest = bytes.get(pos..).unwrap_or_default();
+            if let Some(window) = rest.first_chunk::<16>() {
                 return (u128::from_le_bytes(*window) ^ label) & mask == 0;
+            }
+            // Near the end of the path: a label of up to 8 bytes in one 8-byte comparison.
+            if len <= 8
+                && let Some(window) = rest.first_chunk::<8>()
+            {
+                return (u64::from_le_bytes(*window) ^ label as u64) & mask as u64 == 0;
             }
         }
         match bytes.get(pos..pos + len) {
@@ -374,36 +382,38 @@ impl FrozenPaths {
                 let Some(&next) = bytes.get(end) else { break };
                 let child = self.child_for(node, next);
                 pos = end;
-                if flags & HAS_ALTERNATIVE != 0 {
-                    let depth = buf.spans.len();
-                    if node.catch_all != NONE {
-                        buf.stack.push(Frame::CatchAll {
-                            route: node.catch_all,
+                if flags & HAS_ALTERNATIVE == 0 {
+                    match child {
+                        Some(c) => {
+                            id = c;
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+                let depth = buf.spans.len();
+                if node.catch_all != NONE {
+                    buf.stack.push(Frame::CatchAll {
+                        route: node.catch_all,
+                        pos,
+                        depth,
+                    });
+                }
+                id = match (child, node.param) {
+                    (Some(c), NONE) => c,
+                    (None, NONE) => break,
+                    (Some(c), param) => {
+                        buf.stack.push(Frame::Visit {
+                            node: param,
                             pos,
                             depth,
                         });
+                        c
                     }
-                    if node.param != NONE {
-                        match child {
-                            Some(c) => {
-                                buf.stack.push(Frame::Visit {
-                                    node: node.param,
-                                    pos,
-                                    depth,
-                                });
-                                id = c;
-                            }
-                            // The param edge is the next alternative anyway, with the
-                            // parameter stack already at `depth`.
-                            None => id = node.param,
-                        }
-                        continue;
-                    }
-                }
-                match child {
-                    Some(c) => id = c,
-                    None => break,
-                }
+                    // The param edge is the next alternative anyway, with the parameter
+                    // stack already at `depth`.
+                    (None, param) => param,
+                };
             }
             visit = next_visit(buf, bytes);
         }
