@@ -56,6 +56,10 @@ fn parse_options() -> anyhow::Result<Options> {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--" {
+            // `cargo xtask bench envoy -- --rounds 3` passes the separator through.
+            continue;
+        }
         if flag == "--hostcall-costs" {
             options.hostcall_costs = true;
             continue;
