@@ -330,7 +330,7 @@ mod tests {
 
         #[test]
         fn the_already_normal_shortcut_agrees_with_the_full_path(
-            input in "[/a.;%2eE?#]{0,24}",
+            input in "[/a.;%2eE?#\\\\é\u{0}]{0,24}",
             allow_semicolon: bool,
         ) {
             let fast = normalize(&input, allow_semicolon).map(|n| n.to_request_target());
