@@ -4,16 +4,16 @@
 //! ```text
 //!   nodes: [ root | c0 c1 c2 | p | d0 d1 | … ]     first: [ - | '/' 'u' 's' | - | … ]
 //!            │      └──────┘                              parallel to `nodes`
-//!            └ child_start=1, child_count=3, kids = ['/','u','s',FF,FF,FF,FF,FF]: the
+//!            └ child_start=1, child_count=3, kids = ['/','u','s',FF,…,FF]: the
 //!              static children are one contiguous run, and the first bytes of the first
-//!              eight are copied into the parent, so picking the child for the next path
-//!              byte is one word comparison on the node already loaded.
+//!              fifteen are copied into the parent, so picking the child for the next path
+//!              byte is one comparison on the node already loaded.
 //! ```
 //!
 //! Invariants (checked by [`FrozenPaths::check`]), besides those of the build form
 //! ([`crate::path_trie`]):
 //! - `first[i]` is the first byte of node `i`'s label (0 for roots and param nodes), and
-//!   `kids` holds `first` of the node's first eight children (unused lanes `0xFF`);
+//!   `kids` holds `first` of the node's first fifteen children (unused lanes `0xFF`);
 //! - `child_start .. child_start + child_count` and `param` stay inside `nodes`, and every
 //!   node but a root is the child or param of exactly one node;
 //! - a param node has `label_len == PARAM_LABEL` and the param flag, a static node's label
@@ -31,8 +31,9 @@ pub(crate) const PARAM_LABEL: u16 = u16::MAX;
 pub(crate) const INLINE_LABEL: usize = 16;
 
 /// Static children whose first label bytes are kept in the node ([`FNode::kids`]): the child
-/// for the next path byte is found without touching another cache line for small fan-outs.
-const INLINE_KIDS: usize = 8;
+/// for the next path byte is found without touching another cache line for fan-outs up to
+/// 15 (a decimal digit position has 10).
+pub(crate) const INLINE_KIDS: usize = 15;
 
 /// Filler of unused [`FNode::kids`] lanes and of the `first` padding: `0xFF` never occurs in
 /// UTF-8, so it never equals a path byte.
@@ -44,9 +45,14 @@ const NO_BYTE: u8 = 0xFF;
 pub(crate) struct FNode {
     /// The label if it is at most [`INLINE_LABEL`] bytes long (zero-padded), else unused.
     pub(crate) inline: [u8; INLINE_LABEL],
-    /// First label bytes of the first [`INLINE_KIDS`] static children, little-endian lanes in
-    /// child order, unused lanes [`NO_BYTE`]. Computed by [`FrozenPaths::new`].
-    pub(crate) kids: u64,
+    /// First label bytes of the first [`INLINE_KIDS`] static children in child order, unused
+    /// lanes [`NO_BYTE`]. Computed by [`FrozenPaths::new`]. With `flags` right after it, one
+    /// 16-byte load (lane 15, the flags, is ignored).
+    pub(crate) kids: [u8; INLINE_KIDS],
+    /// Which of `terminal`, `prefix`/`sep_prefix`, `catch_all`/`param` are set, and whether
+    /// this is a param node ([`HAS_TERMINAL`] …), so the lookup tests one byte on the many
+    /// nodes that only pass the path on. Computed by [`FrozenPaths::new`].
+    pub(crate) flags: u8,
     /// Offset in the label pool of a label longer than [`INLINE_LABEL`].
     pub(crate) label_start: u32,
     pub(crate) child_start: u32,
@@ -57,10 +63,6 @@ pub(crate) struct FNode {
     pub(crate) sep_prefix: u32,
     pub(crate) label_len: u16,
     pub(crate) child_count: u16,
-    /// Which of `terminal`, `prefix`/`sep_prefix`, `catch_all`/`param` are set, and whether
-    /// this is a param node ([`HAS_TERMINAL`] …), so the lookup tests one byte on the many
-    /// nodes that only pass the path on. Computed by [`FrozenPaths::new`].
-    pub(crate) flags: u8,
 }
 
 /// [`FNode::flags`]: `terminal` is set.
@@ -99,24 +101,35 @@ fn lowest_zero_lane(x: u64) -> u32 {
     (x.wrapping_sub(LO) & !x & HI).trailing_zeros() / 8
 }
 
-/// The first lane of `kids` equal to `b` (8 if none). On x86-64 one SSE2 byte comparison
-/// (baseline there), which costs fewer instructions than the word trick of
-/// [`lowest_zero_lane`] with its multiply and three 64-bit constants.
+/// The first lane of `n.kids` equal to `b` ([`INLINE_KIDS`] if none). On x86-64 one SSE2
+/// byte comparison of the 16 bytes `kids` + `flags` (baseline there), which costs fewer
+/// instructions than the word trick of [`lowest_zero_lane`] (a multiply and three 64-bit
+/// constants per word).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn kid_lane(kids: u64, b: u8) -> u32 {
-    use core::arch::x86_64::{_mm_cmpeq_epi8, _mm_cvtsi64_si128, _mm_movemask_epi8, _mm_set1_epi8};
-    // Safety: these intrinsics need only SSE2, which every x86-64 target has (it is part
-    // of the baseline `x86_64` target features); they take and return plain values, no
-    // pointers.
+fn kid_lane(n: &FNode, b: u8) -> u32 {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // `kids` and `flags` are 16 adjacent bytes of the node.
+    const _: () = assert!(
+        core::mem::offset_of!(FNode, flags) == core::mem::offset_of!(FNode, kids) + INLINE_KIDS
+            && INLINE_KIDS == 15
+    );
+    let at = (n as *const FNode)
+        .cast::<u8>()
+        .wrapping_add(core::mem::offset_of!(FNode, kids));
+    // Safety: SSE2 is part of the x86-64 baseline. `at` points into `*n` (the pointer is
+    // derived from the whole node), and the 16 bytes from it are `kids` and `flags` (checked
+    // above), initialized `u8`s; the load has no alignment requirement.
     let mask = unsafe {
         _mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_cvtsi64_si128(kids as i64),
+            _mm_loadu_si128(at.cast::<__m128i>()),
             _mm_set1_epi8(b as i8),
         ))
     };
-    // Lanes 8..16 hold 0 in `kids`; bit 8 caps the answer at 8 whatever they compare to.
-    ((mask as u32) | 0x100).trailing_zeros()
+    // Bit 15 (lane 15 holds the flags, not a kid) caps the answer at INLINE_KIDS.
+    ((mask as u32) | 0x8000).trailing_zeros()
 }
 
 /// Length of the segment at `pos`: bytes up to the next `/`, `?`, `#` or the end. On x86-64
@@ -171,11 +184,22 @@ fn segment_len(bytes: &[u8], pos: usize) -> usize {
         .unwrap_or(rest.len())
 }
 
-/// The first lane of `kids` equal to `b` (8 if none).
+/// The first lane of `n.kids` equal to `b` ([`INLINE_KIDS`] if none).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn kid_lane(kids: u64, b: u8) -> u32 {
-    lowest_zero_lane(kids ^ (LO * u64::from(b)))
+fn kid_lane(n: &FNode, b: u8) -> u32 {
+    let mut lanes = [NO_BYTE; 16];
+    if let Some(dst) = lanes.first_chunk_mut::<INLINE_KIDS>() {
+        *dst = n.kids;
+    }
+    let pattern = LO * u64::from(b);
+    let lo = u64::from_le_bytes(*lanes.first_chunk::<8>().unwrap_or(&[NO_BYTE; 8]));
+    let lane = lowest_zero_lane(lo ^ pattern);
+    if lane < 8 {
+        return lane;
+    }
+    let hi = u64::from_le_bytes(*lanes.last_chunk::<8>().unwrap_or(&[NO_BYTE; 8]));
+    8 + lowest_zero_lane(hi ^ pattern)
 }
 
 /// `LABEL_MASKS[n]` keeps the low `n` bytes of a 16-byte little-endian word.
@@ -227,14 +251,14 @@ impl FrozenPaths {
                 | flag(n.label_len == 1, ONE_BYTE);
             let start = n.child_start as usize;
             let count = (n.child_count as usize).min(INLINE_KIDS);
-            let mut lanes = [NO_BYTE; 8];
+            let mut lanes = [NO_BYTE; INLINE_KIDS];
             for (lane, b) in lanes
                 .iter_mut()
                 .zip(first.get(start..start + count).unwrap_or_default())
             {
                 *lane = *b;
             }
-            n.kids = u64::from_le_bytes(lanes);
+            n.kids = lanes;
         }
         nodes.shrink_to_fit();
         first.shrink_to_fit();
@@ -297,10 +321,11 @@ impl FrozenPaths {
 
     /// The static child of `n` whose label starts with `b`: one comparison against the
     /// inline first bytes, then (past [`INLINE_KIDS`] children) eight at a time from `first`.
+    /// On x86-64 the comparison is one SSE2 byte compare of the node's `kids` and `flags`.
     #[inline(always)]
     fn child_for(&self, n: &FNode, b: u8) -> Option<u32> {
-        let lane = kid_lane(n.kids, b);
-        if lane < 8 {
+        let lane = kid_lane(n, b);
+        if (lane as usize) < INLINE_KIDS {
             return Some(n.child_start + lane);
         }
         if (n.child_count as usize) <= INLINE_KIDS {
@@ -461,11 +486,11 @@ impl FrozenPaths {
                 return Err(format!("node {id}: first byte differs from label"));
             }
             let start = node.child_start as usize;
-            let mut lanes = [NO_BYTE; 8];
+            let mut lanes = [NO_BYTE; INLINE_KIDS];
             for (i, lane) in lanes.iter_mut().enumerate().take(node.child_count as usize) {
                 *lane = self.first.get(start + i).copied().unwrap_or(NO_BYTE);
             }
-            if node.kids != u64::from_le_bytes(lanes) {
+            if node.kids != lanes {
                 return Err(format!(
                     "node {id}: inline first bytes differ from children"
                 ));

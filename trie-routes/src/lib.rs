@@ -28,9 +28,9 @@
 //!   │ label: ≤ 16 bytes inline (one masked 16-byte compare), else (start, len) in   │
 //!   │        the label pool; Param marker                                          │
 //!   │ children: nodes[child_start .. child_start+child_count]                      │
-//!   │ kids:  first label bytes of the first 8 children, one byte lane each: one    │
-//!   │        word compare picks the only static child that can continue the path   │
-//!   │        (more children: first[child_start+8 ..], eight at a time)              │
+//!   │ kids:  first label bytes of the first 15 children, one byte lane each: one   │
+//!   │        16-byte compare picks the only static child that can continue the path│
+//!   │        (more children: first[child_start+15 ..], eight at a time)             │
 //!   │ param ─────► param node (takes one segment, children start with '/')         │
 //!   │ catch_all: route id    ({*rest} below this node)                             │
 //!   │ terminal:  route id    (a template ends here)                                │

@@ -268,7 +268,7 @@ impl FrozenBuilder {
         self.first.push(label.first().copied().unwrap_or(0));
         self.nodes.push(FNode {
             inline,
-            kids: 0,
+            kids: [0; crate::frozen::INLINE_KIDS],
             label_start,
             label_len,
             child_count: 0,

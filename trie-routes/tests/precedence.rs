@@ -316,3 +316,42 @@ fn routes_keep_their_declaration_index() {
     assert_eq!(t.host_of_route(m.route), t.lookup_host("x.com"));
     assert_eq!(t.len(), 2);
 }
+
+/// Fan-outs below, at and past the children whose first bytes the node keeps inline (15),
+/// and the last lanes of the 8-at-a-time scan beyond them: every child is found, and a byte
+/// no child starts with matches nothing.
+#[test]
+fn wide_fan_outs_find_every_child() {
+    let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+    for n in [1, 7, 8, 9, 14, 15, 16, 17, 22, 23, 24, 31, 36] {
+        let routes: Vec<String> = alphabet[..n]
+            .iter()
+            .map(|c| format!("/w/{c}x/{{id}}"))
+            .collect();
+        let t = RouteTrie::build(
+            routes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RouteSpec::new("*", tpl(r), i)),
+        )
+        .unwrap();
+        t.check_invariants().unwrap();
+        let mut buf = MatchBuffer::new();
+        for (i, c) in alphabet[..n].iter().enumerate() {
+            let path = format!("/w/{c}x/42");
+            let got = t.lookup("h", &path, &mut buf);
+            assert_eq!(
+                got.first().map(|m| *m.value),
+                Some(i),
+                "{n} children, {path}"
+            );
+            assert_eq!(got.first().unwrap().params.get("id"), Some("42"));
+        }
+        for missing in ["/w/-x/42", "/w/Zx/42", "/w/"] {
+            assert!(
+                t.lookup("h", missing, &mut buf).is_empty(),
+                "{n}: {missing}"
+            );
+        }
+    }
+}
