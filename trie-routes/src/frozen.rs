@@ -109,7 +109,8 @@ fn lowest_zero_lane(x: u64) -> u32 {
 #[inline(always)]
 fn kid_lane(n: &FNode, b: u8) -> u32 {
     use core::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_cvtsi32_si128, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_shuffle_epi32,
     };
     // `kids` and `flags` are 16 adjacent bytes of the node.
     const _: () = assert!(
@@ -125,7 +126,9 @@ fn kid_lane(n: &FNode, b: u8) -> u32 {
     let mask = unsafe {
         _mm_movemask_epi8(_mm_cmpeq_epi8(
             _mm_loadu_si128(at.cast::<__m128i>()),
-            _mm_set1_epi8(b as i8),
+            // Broadcast as one 32-bit multiply and a dword shuffle (`_mm_set1_epi8` is
+            // a longer shuffle sequence without SSSE3).
+            _mm_shuffle_epi32::<0>(_mm_cvtsi32_si128((u32::from(b) * 0x0101_0101) as i32)),
         ))
     };
     // Bit 15 (lane 15 holds the flags, not a kid) caps the answer at INLINE_KIDS.
