@@ -153,18 +153,9 @@ impl<K, V> Branch<K, V> {
         }
         let i = self.index(b);
         match self.entries.get_mut(i)? {
-            Entry::Leaf(Leaf {
-                hash: h,
-                key: k,
-                value,
-            }) => (*h == hash && (*k).borrow() == key).then_some(value),
-            Entry::Collision(c) if c.hash == hash => c
-                .entries
-                .iter_mut()
-                .find(|(k, _)| (*k).borrow() == key)
-                .map(|(_, v)| v),
-            Entry::Collision(_) | Entry::Bucket(_) => None, // no bucket inside a branch
             Entry::Branch(next) => next.get_mut(hash, key, shift + BITS_PER_LEVEL),
+            // A leaf or collision leaf (there is no bucket inside a branch).
+            entry => leaf_get_mut(entry, hash, key),
         }
     }
 
