@@ -10,17 +10,27 @@
 //!              byte is one comparison on the node already loaded.
 //! ```
 //!
-//! Invariants (checked by [`FrozenPaths::check`]), besides those of the build form
-//! ([`crate::path_trie`]):
+//! Nodes with [`HAS_JUMP`] also have entries in the segment-jump table ([`jump`]), which
+//! takes the walk over several labels at once.
+//!
+//! Invariants (checked by [`FrozenPaths::check`] and [`FrozenPaths::check_jumps`]), besides
+//! those of the build form ([`crate::path_trie`]):
 //! - `first[i]` is the first byte of node `i`'s label (0 for roots and param nodes), and
 //!   `kids` holds `first` of the node's first fifteen children (unused lanes `0xFF`);
 //! - `child_start .. child_start + child_count` and `param` stay inside `nodes`, and every
 //!   node but a root is the child or param of exactly one node;
 //! - a param node has `label_len == PARAM_LABEL` and the param flag, a static node's label
-//!   lies inside `labels`.
+//!   lies inside `labels`;
+//! - a jump entry `(N, key) → T` is the static walk from `N` over `key`, which ends at the
+//!   end of `T`'s label through nodes without slots or alternatives.
 
 use crate::candidates::{Frame, MatchBuffer, RawCandidate};
 use crate::path_trie::{NONE, Slot};
+
+mod jump;
+
+pub(crate) use jump::JumpPolicy;
+use jump::JumpTable;
 
 /// `label_len` of a param node (static labels are at most `MAX_PATTERN_LEN` bytes).
 pub(crate) const PARAM_LABEL: u16 = u16::MAX;
@@ -53,7 +63,8 @@ pub(crate) struct FNode {
     /// this is a param node ([`HAS_TERMINAL`] …), so the lookup tests one byte on the many
     /// nodes that only pass the path on. Computed by [`FrozenPaths::new`].
     pub(crate) flags: u8,
-    /// Offset in the label pool of a label longer than [`INLINE_LABEL`].
+    /// Offset in the label pool of a label longer than [`INLINE_LABEL`]; on a node with
+    /// [`HAS_JUMP`] (inline label or param node), the slashes in its jump keys.
     pub(crate) label_start: u32,
     pub(crate) child_start: u32,
     pub(crate) param: u32,
@@ -77,6 +88,9 @@ const IS_PARAM: u8 = 8;
 /// through [`FrozenPaths::child_for`], which matched that byte already, so the walk compares
 /// nothing (tenant ids and version numbers split into many one-digit nodes).
 const ONE_BYTE: u8 = 16;
+/// [`FNode::flags`]: the node has segment jumps ([`jump`]); `label_start` holds the number of
+/// slashes in their keys (the label is inline or the node is a param node).
+const HAS_JUMP: u8 = 32;
 
 /// [`NO_BYTE`] bytes appended to `first`, so the child search can always load 8 bytes at once.
 const FIRST_PAD: usize = 8;
@@ -87,6 +101,7 @@ pub(crate) struct FrozenPaths {
     nodes: Vec<FNode>,
     first: Vec<u8>,
     labels: Vec<u8>,
+    jumps: JumpTable,
 }
 
 /// Low bit of every byte lane.
@@ -243,7 +258,12 @@ fn at_end(b: Option<&u8>) -> bool {
 }
 
 impl FrozenPaths {
-    pub(crate) fn new(mut nodes: Vec<FNode>, mut first: Vec<u8>, mut labels: Vec<u8>) -> Self {
+    pub(crate) fn new(
+        mut nodes: Vec<FNode>,
+        mut first: Vec<u8>,
+        mut labels: Vec<u8>,
+        policy: JumpPolicy,
+    ) -> Self {
         first.extend_from_slice(&[NO_BYTE; FIRST_PAD]);
         for n in &mut nodes {
             let flag = |set: bool, f: u8| if set { f } else { 0 };
@@ -263,6 +283,7 @@ impl FrozenPaths {
             }
             n.kids = lanes;
         }
+        let jumps = JumpTable::build(&mut nodes, &first, &labels, policy);
         nodes.shrink_to_fit();
         first.shrink_to_fit();
         labels.shrink_to_fit();
@@ -270,7 +291,32 @@ impl FrozenPaths {
             nodes,
             first,
             labels,
+            jumps,
         }
+    }
+
+    /// Rebuilds the segment jumps under another policy (tests compare lookups with and
+    /// without them).
+    #[cfg(test)]
+    pub(crate) fn set_jump_policy(&mut self, policy: JumpPolicy) {
+        for n in &mut self.nodes {
+            if n.flags & HAS_JUMP != 0 {
+                n.flags &= !HAS_JUMP;
+                n.label_start = 0;
+            }
+        }
+        self.jumps = JumpTable::build(&mut self.nodes, &self.first, &self.labels, policy);
+    }
+
+    /// Number of segment-jump entries.
+    #[cfg(test)]
+    pub(crate) fn jump_count(&self) -> usize {
+        self.jumps.len()
+    }
+
+    /// Checks the segment jumps against the nodes (see [`jump`]).
+    pub(crate) fn check_jumps(&self) -> Result<(), String> {
+        self.jumps.check(&self.nodes, &self.first, &self.labels)
     }
 
     /// Heap bytes held.
@@ -278,6 +324,7 @@ impl FrozenPaths {
         self.nodes.capacity() * core::mem::size_of::<FNode>()
             + self.first.capacity()
             + self.labels.capacity()
+            + self.jumps.heap_bytes()
     }
 
     #[inline]
@@ -408,12 +455,23 @@ impl FrozenPaths {
                     }
                 }
                 let Some(&next) = bytes.get(end) else { break };
-                let child = self.child_for(node, next);
+                // The static child, and where its label starts: a segment jump lands on a
+                // node several labels down (a miss walks the children as before).
+                let jumped = if flags & HAS_JUMP != 0 {
+                    self.jumps.get(id, node.label_start, bytes, end)
+                } else {
+                    None
+                };
+                let child = match jumped {
+                    Some(hit) => Some(hit),
+                    None => self.child_for(node, next).map(|c| (c, end)),
+                };
                 pos = end;
                 if flags & HAS_ALTERNATIVE == 0 {
                     match child {
-                        Some(c) => {
+                        Some((c, at)) => {
                             id = c;
+                            pos = at;
                             continue;
                         }
                         None => break,
@@ -428,14 +486,18 @@ impl FrozenPaths {
                     });
                 }
                 id = match (child, node.param) {
-                    (Some(c), NONE) => c,
+                    (Some((c, at)), NONE) => {
+                        pos = at;
+                        c
+                    }
                     (None, NONE) => break,
-                    (Some(c), param) => {
+                    (Some((c, at)), param) => {
                         buf.stack.push(Frame::Visit {
                             node: param,
                             pos,
                             depth,
                         });
+                        pos = at;
                         c
                     }
                     // The param edge is the next alternative anyway, with the parameter

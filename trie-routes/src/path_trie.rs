@@ -17,7 +17,7 @@
 //! - every non-root static node carries a slot or an edge beyond a single child (the tree is
 //!   compressed).
 
-use crate::frozen::{FNode, FrozenPaths, INLINE_LABEL, PARAM_LABEL};
+use crate::frozen::{FNode, FrozenPaths, INLINE_LABEL, JumpPolicy, PARAM_LABEL};
 
 /// The empty-slot sentinel for node and route indices.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -312,6 +312,6 @@ impl FrozenBuilder {
     }
 
     fn finish(self) -> FrozenPaths {
-        FrozenPaths::new(self.nodes, self.first, self.labels)
+        FrozenPaths::new(self.nodes, self.first, self.labels, JumpPolicy::default())
     }
 }

@@ -71,7 +71,8 @@ pub struct RouteTrie<T> {
     hosts: HostTable,
     /// Path-trie root of each host, indexed by [`HostId`].
     roots: Vec<u32>,
-    paths: FrozenPaths,
+    /// Crate-visible so tests can rebuild its segment jumps under other policies.
+    pub(crate) paths: FrozenPaths,
     /// Exact routes (and templates without parameters) of each host, by path, indexed by
     /// [`HostId`]: found with one hash lookup, they never enter the path trie, which holds
     /// only templates and prefixes.
@@ -249,6 +250,7 @@ impl<T> RouteTrie<T> {
                 }
             }
         }
+        self.paths.check_jumps()?;
         let mut ids: Vec<u32> = found.iter().map(|f| f.0).collect();
         for (h, map) in self.exact.iter().enumerate() {
             for r in map.values() {
