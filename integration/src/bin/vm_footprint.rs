@@ -2,13 +2,106 @@
 //! natively, in one run: compiling 100k routes + 100k API keys (`on_configure` in the wasmtime
 //! harness vs `Engine::from_json` natively) and the VM's linear memory afterwards.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
 use host_harness::host::{Host, HostOptions};
 use integration::paths;
 use integration::sha256_hex;
+
+/// The system allocator, counting live bytes and their peak, so the native phases of
+/// `on_configure` can be broken down (bytes requested, without the allocator's own overhead).
+struct CountingAllocator;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// Safety: every method forwards to `System` with the caller's arguments unchanged; the
+// counters are only statistics.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // Safety: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // Safety: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // Safety: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Live bytes now, and resets the peak to them.
+fn live_and_reset_peak() -> usize {
+    let live = LIVE.load(Ordering::Relaxed);
+    PEAK.store(live, Ordering::Relaxed);
+    live
+}
+
+/// The native steps of `on_configure`, with live and peak bytes above the starting point.
+fn native_memory_phases(policy: &[u8]) -> anyhow::Result<()> {
+    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    let base = live_and_reset_peak();
+    let bytes = policy.to_vec();
+    let started = Instant::now();
+    let parsed =
+        trieguard::config::PolicyConfig::parse_json(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parse_time = started.elapsed();
+    let parse_peak = PEAK.load(Ordering::Relaxed) - base;
+    let after_parse = live_and_reset_peak() - base;
+    drop(bytes);
+    let parsed_only = live_and_reset_peak() - base;
+    let started = Instant::now();
+    let engine =
+        trieguard::engine::Engine::from_config(parsed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let compile_time = started.elapsed();
+    let compile_peak = PEAK.load(Ordering::Relaxed) - base;
+    let engine_bytes = live_and_reset_peak() - base;
+    println!("native allocations (bytes requested, above the start):");
+    println!(
+        "  peak while parsing                      {:>8.1} MiB",
+        mib(parse_peak)
+    );
+    println!(
+        "  JSON bytes + parsed configuration       {:>8.1} MiB",
+        mib(after_parse)
+    );
+    println!(
+        "  parsed configuration alone              {:>8.1} MiB",
+        mib(parsed_only)
+    );
+    println!(
+        "  peak while compiling                    {:>8.1} MiB",
+        mib(compile_peak)
+    );
+    println!(
+        "  compiled engine                         {:>8.1} MiB",
+        mib(engine_bytes)
+    );
+    println!(
+        "  (one run: parse, compiling routes and keys as read: {:.1} ms; joining, grouping, trie: {:.1} ms)\n",
+        parse_time.as_secs_f64() * 1e3,
+        compile_time.as_secs_f64() * 1e3
+    );
+    drop(engine);
+    Ok(())
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -38,6 +131,7 @@ fn run() -> anyhow::Result<()> {
         policy.len()
     );
 
+    native_memory_phases(policy.as_bytes())?;
     let mut native = f64::MAX;
     for _ in 0..RUNS {
         let t = Instant::now();

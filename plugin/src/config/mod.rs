@@ -5,10 +5,17 @@
 //! `docs/config.md` explains every field with a full example; `docs/config.schema.json` is
 //! generated from these types ([`json_schema`]) and kept fresh by a test.
 
+mod api_keys;
+mod route_list;
 mod validate;
 
+pub use api_keys::ApiKeyTable;
+pub use route_list::RouteList;
+
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,7 +27,7 @@ use crate::jwt::JwtProviderConfig;
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024 * 1024;
 
 /// The whole policy, as delivered in the filter's `configuration`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Virtual hosts, each with its domains and routes. A request's `:authority` selects the
@@ -28,6 +35,7 @@ pub struct PolicyConfig {
     pub hosts: Vec<HostConfig>,
     /// Authentication providers, by name; routes refer to them in `auth.any_of`.
     #[serde(default)]
+    #[schemars(extend("default" = {}))]
     pub auth_providers: BTreeMap<String, AuthProviderConfig>,
     /// Names of the headers trieguard sets on allowed requests.
     #[serde(default)]
@@ -35,7 +43,7 @@ pub struct PolicyConfig {
 }
 
 /// One virtual host.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
     /// Domains served by this entry: exact names, `*.suffix` wildcards or `*` (default entry).
@@ -46,10 +54,7 @@ pub struct HostConfig {
     pub min_tls: Option<TlsVersion>,
     /// Routes. The most specific match wins (exact, then template, then the longest prefix);
     /// among equally specific ones, the first in this list whose methods/headers hold.
-    // Boxed: while serde grows this list, the old and the new buffer coexist; with 336-byte
-    // records a 100k-route policy would briefly hold 66 MB of them (a wasm VM keeps its peak as
-    // linear memory for good), with pointers 1.5 MB.
-    pub routes: Vec<Box<RouteConfig>>,
+    pub routes: RouteList,
 }
 
 /// TLS protocol versions, as Envoy names them in `connection.tls_version`.
@@ -97,20 +102,22 @@ impl TlsVersion {
 /// One route.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RouteConfig {
+pub struct RouteConfig<'a> {
     /// Stable identifier, reported in `x-trieguard-route` and in metrics. Unique per policy.
-    pub id: String,
+    #[serde(borrow)]
+    pub id: Text<'a>,
     /// Which requests this route matches.
-    #[serde(rename = "match")]
-    pub matcher: MatchConfig,
+    #[serde(rename = "match", borrow)]
+    pub matcher: MatchConfig<'a>,
     /// Where matching requests go.
-    pub upstream: UpstreamConfig,
+    #[serde(borrow)]
+    pub upstream: UpstreamConfig<'a>,
     /// Path rewrite applied before forwarding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewrite: Option<Box<RewriteConfig>>,
     /// Authentication required; absent means none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth: Option<AuthRequirement>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthRequirement<'a>>,
     /// Consumers allowed on this route (after authentication); absent means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumers: Option<Box<[String]>>,
@@ -125,20 +132,20 @@ pub struct RouteConfig {
 /// How a route matches: exactly one path rule, plus optional methods and header predicates.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MatchConfig {
+pub struct MatchConfig<'a> {
     /// The normalised path equals this (the query string never takes part).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exact: Option<Box<str>>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<Text<'a>>,
     /// The path starts with this string (Envoy's `prefix`: `/api` also matches `/apis`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<Box<str>>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<Text<'a>>,
     /// The path is this or continues with `/` (`/api` matches `/api`, `/api/x`, not `/apis`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_separated_prefix: Option<Box<str>>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub path_separated_prefix: Option<Text<'a>>,
     /// A template with named segments and an optional trailing catch-all:
     /// `/users/{id}/orders`, `/static/{*rest}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<Box<str>>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Text<'a>>,
     /// Allowed methods (upper-case); absent means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub methods: Option<Box<[String]>>,
@@ -170,9 +177,10 @@ pub struct HeaderPredicateConfig {
 /// The upstream of a route: one cluster, or a weighted split.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum UpstreamConfig {
+pub enum UpstreamConfig<'a> {
     /// Envoy cluster name, written to the cluster decision header.
-    Cluster(String),
+    #[serde(borrow)]
+    Cluster(Text<'a>),
     /// A weighted split (canary): the same key always lands on the same cluster.
     Split(Box<SplitConfig>),
 }
@@ -220,9 +228,10 @@ pub struct RewriteConfig {
 /// Authentication requirement of a route.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuthRequirement {
+pub struct AuthRequirement<'a> {
     /// Provider names tried in order; the first that authenticates the request wins.
-    pub any_of: Vec<String>,
+    #[serde(borrow)]
+    pub any_of: Vec<Text<'a>>,
 }
 
 /// Device-trust rule.
@@ -247,7 +256,7 @@ pub enum FailMode {
 }
 
 /// An authentication provider.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum AuthProviderConfig {
     /// API keys, stored as SHA-256 digests.
@@ -259,14 +268,14 @@ pub enum AuthProviderConfig {
 }
 
 /// API-key provider.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyProviderConfig {
     /// Where the key is read from.
     #[serde(default = "default_api_key_source")]
     pub from: CredentialSource,
     /// The keys, as lower-case hex SHA-256 digests of the key string, with their consumer.
-    pub keys: Vec<ApiKeyEntry>,
+    pub keys: ApiKeyTable,
 }
 
 fn default_api_key_source() -> CredentialSource {
@@ -286,11 +295,13 @@ pub enum CredentialSource {
 /// One API key.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ApiKeyEntry {
+pub struct ApiKeyEntry<'a> {
     /// Consumer name the key authenticates.
-    pub consumer: String,
+    #[serde(borrow)]
+    pub consumer: Text<'a>,
     /// Lower-case hex SHA-256 of the key (`printf %s "$KEY" | sha256sum`).
-    pub sha256: String,
+    #[serde(borrow)]
+    pub sha256: Text<'a>,
 }
 
 /// Client-certificate provider.
@@ -368,6 +379,56 @@ impl Default for DecisionHeaderNames {
             cluster: "x-trieguard-cluster".to_owned(),
             consumer: "x-trieguard-consumer".to_owned(),
         }
+    }
+}
+
+/// A string of the policy, borrowed from the JSON bytes when it has no escapes.
+///
+/// The records that occur 100k times in a large policy (routes, API keys) are read with
+/// their strings borrowed, and only what the compiled tables keep is copied; parsing such a
+/// policy then allocates a few strings per route instead of one per field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Described exactly as a plain string.
+impl JsonSchema for Text<'_> {
+    fn schema_name() -> Cow<'static, str> {
+        String::schema_name()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
+impl Text<'_> {
+    /// The string, owned and sized exactly.
+    pub fn into_boxed(self) -> Box<str> {
+        self.0.into()
+    }
+
+    /// The string, owned.
+    pub fn into_string(self) -> String {
+        self.0.into_owned()
     }
 }
 

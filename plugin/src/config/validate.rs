@@ -16,10 +16,10 @@ use super::{
 pub const MAX_ROUTE_ID_LEN: usize = 128;
 
 /// Collects issues with their paths.
-struct Issues(Vec<ConfigIssue>);
+pub(super) struct Issues(pub(super) Vec<ConfigIssue>);
 
 impl Issues {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigIssue {
             path: path.into(),
             message: message.into(),
@@ -81,17 +81,44 @@ pub(super) fn validate(config: &PolicyConfig) -> Vec<ConfigIssue> {
                 domains_seen.insert(key, path);
             }
         }
-        for (r, route) in host.routes.iter().enumerate() {
+        // Found while parsing (`RouteList`), relative to this host entry.
+        issues
+            .0
+            .extend(host.routes.issues.iter().map(|issue| ConfigIssue {
+                path: format!("{at}.{}", issue.path),
+                message: issue.message.clone(),
+            }));
+        // Each distinct `auth.any_of` list, checked once: the positions naming no provider.
+        let unknown_providers: Vec<Vec<(usize, &str)>> = host
+            .routes
+            .auth_lists
+            .iter()
+            .map(|names| {
+                names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, name)| !config.auth_providers.contains_key(name.as_str()))
+                    .map(|(i, name)| (i, name.as_str()))
+                    .collect()
+            })
+            .collect();
+        for (r, id, auth) in host.routes.declared() {
             let at = RouteAt { host: h, route: r };
-            if let Some(first) = route_ids.get(route.id.as_str()) {
+            if let Some(first) = route_ids.get(id) {
                 issues.add(
                     format!("{at}.id"),
-                    format!("route id '{}' is already used by {first}", route.id),
+                    format!("route id '{id}' is already used by {first}"),
                 );
             } else {
-                route_ids.insert(&route.id, at);
+                route_ids.insert(id, at);
             }
-            validate_route(&mut issues, &at, route, config);
+            let unknown = auth.and_then(|list| unknown_providers.get(list as usize));
+            for (i, name) in unknown.into_iter().flatten() {
+                issues.add(
+                    format!("{at}.auth.any_of[{i}]"),
+                    format!("no auth provider named '{name}' in auth_providers"),
+                );
+            }
         }
     }
     for (name, provider) in &config.auth_providers {
@@ -114,12 +141,8 @@ pub(super) fn validate(config: &PolicyConfig) -> Vec<ConfigIssue> {
     issues.0
 }
 
-fn validate_route(
-    issues: &mut Issues,
-    at: &dyn fmt::Display,
-    route: &RouteConfig,
-    config: &PolicyConfig,
-) {
+/// Checks one route on its own (what needs the rest of the policy is checked in [`validate`]).
+pub(super) fn validate_route(issues: &mut Issues, at: &dyn fmt::Display, route: &RouteConfig) {
     if route.id.is_empty() {
         issues.add(format!("{at}.id"), "route id is empty");
     } else if route.id.len() > MAX_ROUTE_ID_LEN
@@ -190,18 +213,10 @@ fn validate_route(
             );
         }
     }
-    if let Some(auth) = &route.auth {
-        if auth.any_of.is_empty() {
-            issues.add(format!("{at}.auth.any_of"), "name at least one provider");
-        }
-        for (i, name) in auth.any_of.iter().enumerate() {
-            if !config.auth_providers.contains_key(name) {
-                issues.add(
-                    format!("{at}.auth.any_of[{i}]"),
-                    format!("no auth provider named '{name}' in auth_providers"),
-                );
-            }
-        }
+    if let Some(auth) = &route.auth
+        && auth.any_of.is_empty()
+    {
+        issues.add(format!("{at}.auth.any_of"), "name at least one provider");
     }
     if let Some(consumers) = &route.consumers {
         if route.auth.is_none() {
@@ -326,30 +341,13 @@ fn validate_provider(issues: &mut Issues, at: &str, provider: &AuthProviderConfi
             if source_name.is_empty() {
                 issues.add(format!("{at}.from"), "source name is empty");
             }
-            let mut digests: FastMap<&str, usize> = FastMap::default();
-            digests.reserve(keys.keys.len());
-            for (k, key) in keys.keys.iter().enumerate() {
-                let path = format_args!("{at}.keys[{k}]");
-                if key.consumer.is_empty() {
-                    issues.add(format!("{path}.consumer"), "consumer name is empty");
-                }
-                let well_formed = key.sha256.len() == 64
-                    && key
-                        .sha256
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                if !well_formed {
-                    issues.add(
-                        format!("{path}.sha256"),
-                        "must be 64 lower-case hex digits (the SHA-256 of the key, never the key itself)",
-                    );
-                } else if let Some(first) = digests.insert(key.sha256.as_str(), k) {
-                    issues.add(
-                        format!("{path}.sha256"),
-                        format!("same key digest as {at}.keys[{first}]"),
-                    );
-                }
-            }
+            // Each key was checked while parsed (`ApiKeyTable`).
+            issues.0.extend(
+                keys.keys
+                    .problems
+                    .iter()
+                    .map(|(k, problem)| problem.issue(&at, *k)),
+            );
         }
         AuthProviderConfig::Jwt(_) => {
             // Checked when compiled (keys must be decoded to be checked).

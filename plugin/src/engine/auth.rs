@@ -9,9 +9,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use trie_routes::HashTrieMap;
-
-use crate::config::{ApiKeyProviderConfig, AuthProviderConfig, ConfigIssue, CredentialSource};
+use crate::config::{
+    ApiKeyProviderConfig, ApiKeyTable, AuthProviderConfig, ConfigIssue, CredentialSource,
+};
 use crate::engine::client_cert::ClientCertProvider;
 use crate::engine::request::Request;
 use crate::engine::util::{query_param, split_target};
@@ -46,7 +46,7 @@ pub enum Provider {
 impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Provider::ApiKey(keys) => write!(f, "ApiKey({} keys)", keys.digests.len()),
+            Provider::ApiKey(keys) => write!(f, "ApiKey({} keys)", keys.keys.digests.len()),
             Provider::Jwt(_) => write!(f, "Jwt"),
             Provider::ClientCert(_) => write!(f, "ClientCert"),
         }
@@ -79,7 +79,7 @@ impl Provider {
 
 /// Compiles every provider, collecting issues with their JSON paths.
 pub fn compile_providers(
-    configs: &BTreeMap<String, AuthProviderConfig>,
+    configs: BTreeMap<String, AuthProviderConfig>,
     issues: &mut Vec<ConfigIssue>,
 ) -> BTreeMap<String, Provider> {
     let mut providers = BTreeMap::new();
@@ -89,7 +89,7 @@ pub fn compile_providers(
             AuthProviderConfig::ApiKey(keys) => {
                 Some(Provider::ApiKey(ApiKeyProvider::compile(keys)))
             }
-            AuthProviderConfig::Jwt(jwt) => match CompiledJwtProvider::compile(jwt) {
+            AuthProviderConfig::Jwt(jwt) => match CompiledJwtProvider::compile(&jwt) {
                 Ok(provider) => Some(Provider::Jwt(Box::new(provider))),
                 Err(problems) => {
                     issues.extend(problems.into_iter().map(|p| ConfigIssue {
@@ -100,7 +100,7 @@ pub fn compile_providers(
                 }
             },
             AuthProviderConfig::ClientCert(store) => {
-                match ClientCertProvider::compile(store, &format!("{at}.client_cert")) {
+                match ClientCertProvider::compile(&store, &format!("{at}.client_cert")) {
                     Ok(provider) => Some(Provider::ClientCert(Box::new(provider))),
                     Err(problems) => {
                         issues.extend(problems);
@@ -110,7 +110,7 @@ pub fn compile_providers(
             }
         };
         if let Some(provider) = compiled {
-            providers.insert(name.clone(), provider);
+            providers.insert(name, provider);
         }
     }
     providers
@@ -119,25 +119,22 @@ pub fn compile_providers(
 /// API keys: a hash-trie of SHA-256 digests to consumer names.
 pub struct ApiKeyProvider {
     source: CredentialSource,
-    digests: HashTrieMap<[u8; 32], Box<str>>,
+    /// Built while the keys were parsed (`config::ApiKeyTable`).
+    keys: ApiKeyTable,
 }
 
 impl ApiKeyProvider {
-    /// Builds the digest table (validation has checked every digest's form).
-    pub fn compile(config: &ApiKeyProviderConfig) -> Self {
-        let mut digests = HashTrieMap::new();
-        for key in &config.keys {
-            let mut digest = [0u8; 32];
-            if hex::decode_to_slice(&key.sha256, &mut digest).is_ok() {
-                digests.insert(digest, Box::from(key.consumer.as_str()));
-            }
-        }
+    /// Takes over the digest table the parser built.
+    pub fn compile(config: ApiKeyProviderConfig) -> Self {
         // Header names are matched lower-case (Envoy lower-cases them); do it once here.
-        let source = match &config.from {
+        let source = match config.from {
             CredentialSource::Header(name) => CredentialSource::Header(name.to_ascii_lowercase()),
-            CredentialSource::Query(name) => CredentialSource::Query(name.clone()),
+            query @ CredentialSource::Query(_) => query,
         };
-        Self { source, digests }
+        Self {
+            source,
+            keys: config.keys,
+        }
     }
 
     fn authenticate(&self, request: &Request) -> AuthOutcome {
@@ -153,7 +150,7 @@ impl ApiKeyProvider {
         let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
         let mut lookup = [0u8; 32];
         lookup.copy_from_slice(digest.as_ref());
-        match self.digests.get(&lookup) {
+        match self.keys.consumer(&lookup) {
             Some(consumer) => AuthOutcome::Authenticated(consumer.to_string()),
             None => AuthOutcome::Invalid {
                 reason: "auth.api_key.unknown".to_owned(),

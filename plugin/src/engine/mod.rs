@@ -17,11 +17,12 @@
 //! | upstream choice (cluster or sticky weighted split), rewrite, headers to set | – |
 
 pub mod auth;
+pub(crate) mod chunked;
 pub mod client_cert;
 pub mod normalize;
 pub mod request;
-mod route;
-mod split;
+pub(crate) mod route;
+pub(crate) mod split;
 pub mod util;
 
 use std::cell::RefCell;
@@ -34,6 +35,7 @@ use crate::config::{
     ConfigError, ConfigIssue, DecisionHeaderNames, FailMode, PolicyConfig, TlsVersion,
 };
 use auth::{AuthOutcome, Provider};
+use chunked::ChunkedVec;
 pub use request::{Allow, Decision, Deny, Request, RequestNeeds};
 use route::CompiledRoute;
 
@@ -43,8 +45,12 @@ use route::CompiledRoute;
 pub struct Engine {
     /// (host pattern, path match) → indices into `routes` of the routes sharing that exact
     /// path match, in declaration order (they differ by methods/headers).
-    trie: RouteTrie<Box<[u32]>>,
-    routes: Vec<CompiledRoute>,
+    trie: RouteTrie<RouteGroup>,
+    routes: ChunkedVec<CompiledRoute>,
+    /// The members of the groups with more than one route.
+    shared_groups: Vec<Box<[u32]>>,
+    /// The distinct `auth.any_of` lists as provider indices; `CompiledRoute::auth` indexes it.
+    auth_lists: Vec<Box<[usize]>>,
     /// Minimum TLS version of each host entry.
     host_min_tls: Vec<Option<TlsVersion>>,
     providers: Vec<(String, Provider)>,
@@ -105,8 +111,7 @@ impl Engine {
             decision_headers,
         } = config;
         let mut issues: Vec<ConfigIssue> = Vec::new();
-        let provider_map = auth::compile_providers(&auth_providers, &mut issues);
-        drop(auth_providers);
+        let provider_map = auth::compile_providers(auth_providers, &mut issues);
         let providers: Vec<(String, Provider)> = provider_map.into_iter().collect();
         let provider_index: BTreeMap<&str, usize> = providers
             .iter()
@@ -114,24 +119,53 @@ impl Engine {
             .map(|(i, (name, _))| (name.as_str(), i))
             .collect();
 
-        // Sized up front: growing by doubling would leave up to half again as much unused
-        // capacity for good, and briefly hold two copies.
-        let route_total = hosts.iter().map(|h| h.routes.len()).sum();
-        let mut routes = Vec::with_capacity(route_total);
-        // (host entry, route) indices of each compiled route, for error paths.
-        let mut origins: Vec<(usize, usize)> = Vec::with_capacity(route_total);
+        // The routes were compiled while parsed (`RouteList`); here they are joined into one
+        // table, told their host entry, and their auth lists resolved to provider indices.
+        let route_total = hosts.iter().map(|h| h.routes.routes.len()).sum();
+        let mut routes: ChunkedVec<CompiledRoute> = ChunkedVec::default();
+        // (host entry, declaration index) of each compiled route, for error paths.
+        let mut origins: Vec<(u32, u32)> = Vec::with_capacity(route_total);
+        let mut auth_lists: Vec<Box<[usize]>> = Vec::new();
+        let mut auth_list_index: HashMap<Box<[usize]>, u32, foldhash::fast::RandomState> =
+            HashMap::default();
         let mut host_min_tls = Vec::with_capacity(hosts.len());
         let mut host_domains = Vec::with_capacity(hosts.len());
         for (h, host) in hosts.into_iter().enumerate() {
             host_min_tls.push(host.min_tls);
             host_domains.push(host.domains);
-            for (r, route) in host.routes.into_iter().enumerate() {
-                if let Some(compiled) = CompiledRoute::compile(*route, h, &provider_index) {
-                    routes.push(compiled);
-                    origins.push((h, r));
-                }
+            let list = host.routes;
+            let resolved: Vec<Option<u32>> = list
+                .auth_lists
+                .iter()
+                .map(|names| {
+                    let indices: Box<[usize]> = names
+                        .iter()
+                        .filter_map(|name| provider_index.get(name.as_str()).copied())
+                        .collect();
+                    if let Some(&index) = auth_list_index.get(&indices) {
+                        return Some(index);
+                    }
+                    let index = u32::try_from(auth_lists.len()).ok()?;
+                    auth_list_index.insert(indices.clone(), index);
+                    auth_lists.push(indices);
+                    Some(index)
+                })
+                .collect();
+            let host_entry = u32::try_from(h).unwrap_or(u32::MAX);
+            for c in 0..list.routes.len() {
+                let declared = list.declaration_index(c);
+                origins.push((host_entry, u32::try_from(declared).unwrap_or(u32::MAX)));
+            }
+            let first = routes.len();
+            routes.append(list.routes);
+            for route in routes.iter_mut_from(first) {
+                route.host_entry = host_entry;
+                route.auth = route
+                    .auth
+                    .and_then(|list| resolved.get(list as usize).copied().flatten());
             }
         }
+        drop(auth_list_index);
         let path_of = |index: usize| {
             origins
                 .get(index)
@@ -139,91 +173,123 @@ impl Engine {
                 .unwrap_or_default()
         };
 
+        routes.shrink_to_fit();
+
         // Group routes by (host entry, path match), groups in order of first appearance;
-        // identical full matches are conflicts.
-        let mut group_of: HashMap<(usize, u8, &str), usize, foldhash::fast::RandomState> =
+        // identical full matches are conflicts. Most groups have one route, which is then the
+        // group's whole trie value: only larger groups allocate.
+        let mut group_of: HashMap<(u32, u8, &str), usize, foldhash::fast::RandomState> =
             HashMap::default();
         group_of.reserve(routes.len());
-        let mut groups: Vec<(usize, Vec<u32>)> = Vec::new();
+        // The first route of each group; the other routes of the (few) larger groups.
+        let mut group_first: Vec<u32> = Vec::new();
+        let mut group_others: HashMap<usize, Vec<u32>, foldhash::fast::RandomState> =
+            HashMap::default();
         for (index, route) in routes.iter().enumerate() {
+            let Ok(index) = u32::try_from(index) else {
+                break;
+            };
             let key = (
                 route.host_entry,
                 path_match_kind(&route.path_match),
                 route.path_match.pattern(),
             );
             let slot = *group_of.entry(key).or_insert_with(|| {
-                groups.push((route.host_entry, Vec::new()));
-                groups.len() - 1
+                group_first.push(index);
+                group_first.len() - 1
             });
-            let Some((_, group)) = groups.get_mut(slot) else {
+            let Some(&first) = group_first.get(slot) else {
                 continue;
             };
-            if let Some(&existing) = group.iter().find(|&&other| {
-                routes
-                    .get(other as usize)
-                    .is_some_and(|o| o.same_request_match(route))
-            }) {
+            if first == index {
+                continue;
+            }
+            let others = group_others.entry(slot).or_default();
+            let same = std::iter::once(first)
+                .chain(others.iter().copied())
+                .find(|&other| {
+                    routes
+                        .get(other as usize)
+                        .is_some_and(|o| o.same_request_match(route))
+                });
+            if let Some(existing) = same {
                 issues.push(ConfigIssue {
-                    path: format!("{}.match", path_of(index)),
+                    path: format!("{}.match", path_of(index as usize)),
                     message: format!(
                         "route '{}' matches exactly the same requests as route '{}' at {}",
                         route.id,
                         routes
                             .get(existing as usize)
-                            .map(|r| r.id.as_str())
+                            .map(|r| &*r.id)
                             .unwrap_or_default(),
                         path_of(existing as usize)
                     ),
                 });
                 continue;
             }
-            group.push(u32::try_from(index).unwrap_or(u32::MAX));
+            others.push(index);
         }
         drop(group_of);
 
-        let mut specs = Vec::with_capacity(groups.len());
+        let mut shared_groups: Vec<Box<[u32]>> = Vec::new();
+        let group_values: Vec<RouteGroup> = group_first
+            .iter()
+            .enumerate()
+            .map(|(slot, &first)| match group_others.get(&slot) {
+                Some(others) if !others.is_empty() => {
+                    let members = std::iter::once(first).chain(others.iter().copied());
+                    shared_groups.push(members.collect());
+                    RouteGroup::shared(shared_groups.len() - 1)
+                }
+                _ => RouteGroup::one(first),
+            })
+            .collect();
+        drop(group_others);
         // The first route of each spec, for error paths.
-        let mut spec_routes = Vec::with_capacity(groups.len());
-        for (host_entry, members) in groups {
-            let Some(&first_index) = members.first() else {
-                continue;
-            };
-            let Some(first) = routes.get(first_index as usize) else {
-                continue;
-            };
-            let Some(domains) = host_domains.get(host_entry) else {
-                continue;
-            };
-            let members = members.into_boxed_slice();
-            for domain in domains {
-                specs.push(RouteSpec::new(
-                    domain.clone(),
-                    first.path_match.clone(),
-                    members.clone(),
-                ));
-                spec_routes.push(first_index as usize);
-            }
-        }
-        drop(host_domains);
-        let trie = match RouteTrie::build(specs) {
+        let mut spec_routes: Vec<u32> = Vec::with_capacity(group_first.len());
+        // Specs are made one at a time as the builder takes them: their strings never exist
+        // for all routes at once.
+        let specs = group_first
+            .iter()
+            .zip(group_values)
+            .filter_map(|(first, value)| {
+                let route = routes.get(*first as usize)?;
+                let domains = host_domains.get(route.host_entry as usize)?;
+                Some((route, domains, value, *first))
+            })
+            .flat_map(|(route, domains, value, first)| {
+                domains
+                    .iter()
+                    .map(move |domain| (route, domain, value, first))
+            })
+            .map(|(route, domain, value, first)| {
+                spec_routes.push(first);
+                RouteSpec::new(domain.as_str(), route.path_match.clone(), value)
+            });
+        let built = RouteTrie::build(specs);
+        drop(group_first);
+        let trie = match built {
             Ok(trie) => Some(trie),
             Err(error) => {
                 for problem in error.into_errors() {
                     issues.push(route_error_issue(&problem, &|spec: usize| {
                         spec_routes
                             .get(spec)
-                            .map(|&r| path_of(r))
+                            .map(|&r| path_of(r as usize))
                             .unwrap_or_default()
                     }));
                 }
                 None
             }
         };
+        drop(host_domains);
 
         match (trie, issues.is_empty()) {
             (Some(trie), true) => Ok(Self {
                 trie,
                 routes,
+                shared_groups,
+                auth_lists,
                 host_min_tls,
                 providers,
                 headers: decision_headers,
@@ -231,6 +297,14 @@ impl Engine {
                 buffer: RefCell::new(MatchBuffer::new()),
             }),
             _ => Err(ConfigError { issues }),
+        }
+    }
+
+    /// The routes of a group, in declaration order.
+    fn group_members<'a>(&'a self, group: &'a RouteGroup) -> &'a [u32] {
+        match group.shared_index() {
+            None => std::slice::from_ref(&group.0),
+            Some(shared) => self.shared_groups.get(shared).map_or(&[], |m| &m[..]),
         }
     }
 
@@ -255,7 +329,7 @@ impl Engine {
 
     /// Route ids in declaration order (for metrics).
     pub fn route_ids(&self) -> impl Iterator<Item = &str> {
-        self.routes.iter().map(|r| r.id.as_str())
+        self.routes.iter().map(|r| &*r.id)
     }
 
     /// Decides what happens to one request.
@@ -304,7 +378,7 @@ impl Engine {
         ));
         let mut chosen = None;
         'candidates: for candidate in candidates.iter() {
-            for &index in candidate.value.iter() {
+            for &index in self.group_members(candidate.value) {
                 let Some(route) = self.routes.get(index as usize) else {
                     continue;
                 };
@@ -347,10 +421,15 @@ impl Engine {
                 status,
                 reason,
                 message,
-                route: Some(route.id.clone()),
+                route: Some(route.id.to_string()),
             })
         };
-        if let Some(min) = self.host_min_tls.get(route.host_entry).copied().flatten() {
+        if let Some(min) = self
+            .host_min_tls
+            .get(route.host_entry as usize)
+            .copied()
+            .flatten()
+        {
             let version = request
                 .tls_version
                 .as_deref()
@@ -382,9 +461,12 @@ impl Engine {
             trace.step(format_args!("device trust ok"));
         }
         let mut consumer = None;
-        if let Some(any_of) = route.auth.as_deref() {
+        let any_of = route
+            .auth
+            .and_then(|list| self.auth_lists.get(list as usize));
+        if let Some(any_of) = any_of {
             let mut first_failure: Option<(String, String)> = None;
-            for &index in any_of {
+            for &index in any_of.iter() {
                 let Some((name, provider)) = self.providers.get(index) else {
                     continue;
                 };
@@ -456,14 +538,14 @@ impl Engine {
             .cloned()
             .collect();
         let mut set_headers = vec![
-            (names.route.clone(), route.id.clone()),
+            (names.route.clone(), route.id.to_string()),
             (names.cluster.clone(), cluster.to_owned()),
         ];
         if let Some(who) = &consumer {
             set_headers.push((names.consumer.clone(), who.clone()));
         }
         Decision::Allow(Allow {
-            route: route.id.clone(),
+            route: route.id.to_string(),
             cluster: cluster.to_owned(),
             consumer,
             new_path,
@@ -477,9 +559,31 @@ impl Engine {
     pub fn fail_mode(&self, route_id: &str) -> FailMode {
         self.routes
             .iter()
-            .find(|r| r.id == route_id)
+            .find(|r| &*r.id == route_id)
             .map(|r| r.fail_mode)
             .unwrap_or_default()
+    }
+}
+
+/// A trie value: the routes sharing one (host entry, path match), in declaration order.
+/// Most groups are one route, whose index is then the value itself; a larger group is an
+/// index into `Engine::shared_groups`, marked by the top bit.
+#[derive(Debug, Clone, Copy)]
+struct RouteGroup(u32);
+
+impl RouteGroup {
+    const SHARED: u32 = 1 << 31;
+
+    fn one(route: u32) -> Self {
+        Self(route & !Self::SHARED)
+    }
+
+    fn shared(index: usize) -> Self {
+        Self(u32::try_from(index).unwrap_or(u32::MAX) | Self::SHARED)
+    }
+
+    fn shared_index(self) -> Option<usize> {
+        (self.0 & Self::SHARED != 0).then_some((self.0 & !Self::SHARED) as usize)
     }
 }
 

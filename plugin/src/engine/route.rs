@@ -1,31 +1,34 @@
 //! One compiled route: its predicates, upstream, rewrite, auth and access rules.
 
-use std::collections::BTreeMap;
-
 use trie_routes::PathMatch;
 
-use crate::config::{FailMode, HeaderPredicateConfig, MatchConfig, RouteConfig};
+use crate::config::{FailMode, HeaderPredicateConfig, MatchConfig, RouteConfig, Text};
 use crate::engine::request::Request;
-use crate::engine::split::Upstream;
+use crate::engine::split::{ClusterNames, Upstream};
 
 /// A route ready for requests.
-#[derive(Debug)]
+///
+/// Built while the policy is parsed (`config::RouteList`), so that the parsed form of a large
+/// policy never exists as a whole; the engine then only fills in [`CompiledRoute::host_entry`]
+/// and maps [`CompiledRoute::auth`] to its own table. A VM keeps 100k of these, so the rarely
+/// used parts sit in one optional box and shared strings (cluster names) are shared.
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledRoute {
-    pub(crate) id: String,
+    pub(crate) id: Box<str>,
     /// Index of the host entry declaring it.
-    pub(crate) host_entry: usize,
+    pub(crate) host_entry: u32,
+    /// Index of the route's `auth.any_of` list: into its route list's table while parsing,
+    /// into the engine's table of provider-index lists once compiled.
+    pub(crate) auth: Option<u32>,
+    pub(crate) fail_mode: FailMode,
     pub(crate) path_match: PathMatch,
     pub(crate) upstream: Upstream,
-    /// Provider indices, in the order the route lists them.
-    pub(crate) auth: Option<Box<[usize]>>,
-    /// Everything most routes leave out, boxed so that a plain route stays small (a VM keeps
-    /// 100k of these).
+    /// Everything most routes leave out.
     extras: Option<Box<RouteExtras>>,
-    pub(crate) fail_mode: FailMode,
 }
 
 /// The optional parts of a route.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct RouteExtras {
     /// Allowed methods, sorted; `None` means any.
     methods: Option<Vec<String>>,
@@ -78,7 +81,7 @@ impl HeaderPredicate {
 }
 
 /// Device-trust rule.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DeviceTrust {
     header: String,
     min_score: u8,
@@ -107,12 +110,14 @@ impl DeviceTrust {
 }
 
 impl CompiledRoute {
-    /// Compiles a validated route; `None` if its match is malformed (validation reported it).
+    /// Compiles a route that `validate_route` has checked; if its match is malformed
+    /// (validation reported it), gives back its id. `auth` is the index of its `any_of` list; `clusters` shares
+    /// cluster names between routes.
     pub(crate) fn compile(
-        config: RouteConfig,
-        host_entry: usize,
-        provider_index: &BTreeMap<&str, usize>,
-    ) -> Option<Self> {
+        config: RouteConfig<'_>,
+        auth: Option<u32>,
+        clusters: &mut ClusterNames,
+    ) -> Result<Self, Box<str>> {
         let MatchConfig {
             exact,
             prefix,
@@ -121,24 +126,23 @@ impl CompiledRoute {
             methods,
             headers,
         } = config.matcher;
-        let path_match = path_match(exact, prefix, path_separated_prefix, template)?;
+        let Some(path_match) = path_match(exact, prefix, path_separated_prefix, template) else {
+            return Err(config.id.into_boxed());
+        };
         let methods = methods.map(|methods| {
             let mut methods = methods.into_vec();
             methods.sort();
             methods.dedup();
             methods
         });
-        let mut predicates = headers
+        let Some(mut predicates) = headers
             .iter()
             .map(HeaderPredicate::compile)
-            .collect::<Option<Vec<_>>>()?;
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Err(config.id.into_boxed());
+        };
         predicates.sort();
-        let auth = config.auth.map(|auth| {
-            auth.any_of
-                .iter()
-                .filter_map(|name| provider_index.get(name.as_str()).copied())
-                .collect::<Box<[usize]>>()
-        });
         let extras = RouteExtras {
             methods,
             predicates,
@@ -149,14 +153,14 @@ impl CompiledRoute {
                 min_score: d.min_score,
             }),
         };
-        Some(Self {
-            id: config.id,
-            host_entry,
-            path_match,
-            upstream: Upstream::compile(config.upstream),
+        Ok(Self {
+            id: config.id.into_boxed(),
+            host_entry: 0,
             auth,
-            extras: (extras != RouteExtras::default()).then(|| Box::new(extras)),
             fail_mode: config.fail_mode,
+            path_match,
+            upstream: Upstream::compile(config.upstream, clusters),
+            extras: (extras != RouteExtras::default()).then(|| Box::new(extras)),
         })
     }
 
@@ -209,10 +213,10 @@ impl CompiledRoute {
 
 /// The one path rule of a match (validation reported any other combination).
 fn path_match(
-    exact: Option<Box<str>>,
-    prefix: Option<Box<str>>,
-    path_separated_prefix: Option<Box<str>>,
-    template: Option<Box<str>>,
+    exact: Option<Text<'_>>,
+    prefix: Option<Text<'_>>,
+    path_separated_prefix: Option<Text<'_>>,
+    template: Option<Text<'_>>,
 ) -> Option<PathMatch> {
     match (exact, prefix, path_separated_prefix, template) {
         (Some(p), None, None, None) => Some(PathMatch::Exact(p.into_string())),
