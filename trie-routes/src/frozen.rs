@@ -455,28 +455,29 @@ impl FrozenPaths {
                     }
                 }
                 let Some(&next) = bytes.get(end) else { break };
-                // The static child, and where its label starts: a segment jump lands on a
-                // node several labels down (a miss walks the children as before).
-                let jumped = if flags & HAS_JUMP != 0 {
-                    self.jumps.get(id, node.label_start, bytes, end)
-                } else {
-                    None
-                };
-                let child = match jumped {
-                    Some(hit) => Some(hit),
-                    None => self.child_for(node, next).map(|c| (c, end)),
-                };
                 pos = end;
-                if flags & HAS_ALTERNATIVE == 0 {
-                    match child {
-                        Some((c, at)) => {
+                if flags & (HAS_ALTERNATIVE | HAS_JUMP) == 0 {
+                    match self.child_for(node, next) {
+                        Some(c) => {
                             id = c;
-                            pos = at;
                             continue;
                         }
                         None => break,
                     }
                 }
+                // The static child, and where its label starts: a segment jump lands on a
+                // node several labels down (a miss walks the children as before).
+                let mut child_pos = end;
+                let child = match flags & HAS_JUMP != 0 {
+                    true => match self.jumps.get(id, node.label_start, bytes, end) {
+                        Some((c, at)) => {
+                            child_pos = at;
+                            Some(c)
+                        }
+                        None => self.child_for(node, next),
+                    },
+                    false => self.child_for(node, next),
+                };
                 let depth = buf.spans.len();
                 if node.catch_all != NONE {
                     buf.stack.push(Frame::CatchAll {
@@ -486,18 +487,18 @@ impl FrozenPaths {
                     });
                 }
                 id = match (child, node.param) {
-                    (Some((c, at)), NONE) => {
-                        pos = at;
+                    (Some(c), NONE) => {
+                        pos = child_pos;
                         c
                     }
                     (None, NONE) => break,
-                    (Some((c, at)), param) => {
+                    (Some(c), param) => {
                         buf.stack.push(Frame::Visit {
                             node: param,
                             pos,
                             depth,
                         });
-                        pos = at;
+                        pos = child_pos;
                         c
                     }
                     // The param edge is the next alternative anyway, with the parameter
