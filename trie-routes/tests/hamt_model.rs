@@ -87,6 +87,13 @@ proptest! {
     }
 
     #[test]
+    fn presized(capacity in 0usize..600, ops in ops(300)) {
+        // A table sized up front (smaller or larger than what the operations need) behaves
+        // like one grown from empty, and grows past its size like one.
+        run(HashTrieMap::with_capacity(capacity), &ops)?;
+    }
+
+    #[test]
     fn full_collisions(ops in ops(64)) {
         // Eight distinct full hashes: long collision leaves.
         run(HashTrieMap::with_hasher(Forced(|k| k % 8)), &ops)?;

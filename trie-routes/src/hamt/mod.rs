@@ -66,6 +66,11 @@ impl<K, V> HashTrieMap<K, V, DefaultHashBuilder> {
     pub fn new() -> Self {
         Self::with_hasher(DefaultHashBuilder::default())
     }
+
+    /// An empty map with the default hasher and a root table sized for `keys` keys.
+    pub fn with_capacity(keys: usize) -> Self {
+        Self::with_capacity_and_hasher(keys, DefaultHashBuilder::default())
+    }
 }
 
 impl<K, V, S: Default> Default for HashTrieMap<K, V, S> {
@@ -79,6 +84,27 @@ impl<K, V, S> HashTrieMap<K, V, S> {
     pub fn with_hasher(hasher: S) -> Self {
         Self {
             root: Root::default(),
+            len: 0,
+            hasher,
+        }
+    }
+
+    /// An empty map using `hasher`, its root table already sized for `keys` keys: building a
+    /// map of known size then starts no growth (no slot is split, no chunk freed).
+    ///
+    /// ```
+    /// use trie_routes::HashTrieMap;
+    ///
+    /// let mut map = HashTrieMap::with_capacity(1000);
+    /// for i in 0..1000u32 {
+    ///     map.insert(i, i * 2);
+    /// }
+    /// assert_eq!(map.get(&999), Some(&1998));
+    /// assert!(map.check_invariants().is_ok());
+    /// ```
+    pub fn with_capacity_and_hasher(keys: usize, hasher: S) -> Self {
+        Self {
+            root: Root::with_capacity(keys),
             len: 0,
             hasher,
         }
@@ -295,6 +321,31 @@ mod tests {
         }
         assert!(m2.is_empty());
         assert_eq!(m.len(), 1_500);
+    }
+
+    #[test]
+    fn a_presized_table_starts_no_growth_until_it_is_full() {
+        let mut m = HashTrieMap::with_capacity(1_000);
+        let slots = m.root.tables()[0].len();
+        assert_eq!(slots, 1_024);
+        for i in 0..1_024u32 {
+            m.insert(i, i);
+            assert!(m.root.tables()[1].is_empty(), "growth started at key {i}");
+        }
+        m.check_invariants().unwrap();
+        m.insert(5_000, 0);
+        assert!(
+            !m.root.tables()[1].is_empty(),
+            "the 1025th key starts a growth"
+        );
+        for i in 0..1_024u32 {
+            assert_eq!(m.get(&i), Some(&i));
+        }
+        m.check_invariants().unwrap();
+        assert_eq!(
+            HashTrieMap::<u8, u8>::with_capacity(0).root.tables()[0].len(),
+            2
+        );
     }
 
     #[test]

@@ -105,11 +105,11 @@ impl<K, V> Table<K, V> {
         slot
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.chunks.is_empty()
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.chunks.iter().map(Vec::len).sum()
     }
 
@@ -159,6 +159,24 @@ impl<K, V> Default for Root<K, V> {
 }
 
 impl<K, V> Root<K, V> {
+    /// A root whose table already has a slot per key for `keys` keys (at least 2 slots), so
+    /// the first `keys` inserts start no growth.
+    pub(crate) fn with_capacity(keys: usize) -> Self {
+        let bits = keys.max(2).next_power_of_two().trailing_zeros().min(63);
+        let size = 1usize << bits;
+        let mut slots = Table::default();
+        slots.chunks.reserve_exact(size.div_ceil(CHUNK));
+        for _ in 0..size {
+            slots.push_empty(size);
+        }
+        Self {
+            slots,
+            bits,
+            shift: 64 - bits,
+            ..Self::default()
+        }
+    }
+
     /// The slot holding `hash`, if the table has been allocated.
     #[inline(always)]
     pub(crate) fn slot(&self, hash: u64) -> Option<&Slot<K, V>> {
