@@ -15,6 +15,7 @@ use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use trie_routes::HashTrieMap;
 
 use super::{ApiKeyEntry, ConfigIssue, Text};
+use crate::engine::chunked::ChunkedVec;
 
 /// What is wrong with one declared key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,8 +83,13 @@ impl ApiKeyTable {
         self.consumers.get(entry.consumer as usize).map(|c| &**c)
     }
 
-    /// Checks one entry and adds it to the table.
-    fn add(&mut self, entry: ApiKeyEntry, consumer_index: &mut ConsumerIndex) {
+    /// Checks one entry; a well-formed one waits in `pending` for [`ApiKeyTable::build`].
+    fn add(
+        &mut self,
+        entry: ApiKeyEntry,
+        consumer_index: &mut ConsumerIndex,
+        pending: &mut ChunkedVec<([u8; 32], KeyEntry)>,
+    ) {
         let k = self.declared;
         self.declared += 1;
         if entry.consumer.is_empty() {
@@ -102,12 +108,27 @@ impl ApiKeyTable {
         }
         let consumer = consumer_index.intern(&mut self.consumers, entry.consumer);
         let declared = u32::try_from(k).unwrap_or(u32::MAX);
-        // One walk for the common case; a duplicate (rare) puts the first key back.
-        if let Some(first) = self.digests.insert(digest, KeyEntry { consumer, declared }) {
-            self.digests.insert(digest, first);
-            self.problems
-                .push((k, KeyProblem::DuplicateOf(first.declared as usize)));
+        pending.push((digest, KeyEntry { consumer, declared }));
+    }
+
+    /// Puts the well-formed keys into a table sized for them: built once at its final size,
+    /// it never grows (the incremental doublings would split every slot again). A duplicate
+    /// digest keeps the first key.
+    fn build(&mut self, pending: ChunkedVec<([u8; 32], KeyEntry)>) {
+        let mut digests = HashTrieMap::with_capacity(pending.len());
+        for (digest, entry) in pending.into_values() {
+            // One walk for the common case; a duplicate (rare) puts the first key back.
+            if let Some(first) = digests.insert(digest, entry) {
+                digests.insert(digest, first);
+                self.problems.push((
+                    entry.declared as usize,
+                    KeyProblem::DuplicateOf(first.declared as usize),
+                ));
+            }
         }
+        self.digests = digests;
+        // Declaration order, as every other check reports.
+        self.problems.sort_by_key(|(index, _)| *index);
     }
 }
 
@@ -157,9 +178,12 @@ impl<'de> Visitor<'de> for ApiKeyTableVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ApiKeyTable, A::Error> {
         let mut table = ApiKeyTable::default();
         let mut consumer_index = ConsumerIndex::default();
+        let mut pending = ChunkedVec::default();
         while let Some(entry) = seq.next_element::<ApiKeyEntry>()? {
-            table.add(entry, &mut consumer_index);
+            table.add(entry, &mut consumer_index, &mut pending);
         }
+        drop(consumer_index);
+        table.build(pending);
         table.consumers.shrink_to_fit();
         Ok(table)
     }

@@ -254,17 +254,16 @@ fn validate_match(issues: &mut Issues, at: &dyn fmt::Display, matcher: &MatchCon
         ("path_separated_prefix", &matcher.path_separated_prefix),
         ("template", &matcher.template),
     ];
-    let given: Vec<_> = rules.iter().filter(|(_, v)| v.is_some()).collect();
-    if given.len() != 1 {
+    let given = rules.iter().filter(|(_, v)| v.is_some()).count();
+    if given != 1 {
         issues.add(
             at.to_string(),
             format!(
-                "exactly one of exact, prefix, path_separated_prefix, template is required ({} given)",
-                given.len()
+                "exactly one of exact, prefix, path_separated_prefix, template is required ({given} given)"
             ),
         );
     }
-    for (kind, value) in given {
+    for (kind, value) in &rules {
         if let Some(path) = value {
             if !path.starts_with('/') {
                 issues.add(format!("{at}.{kind}"), "path must start with '/'");

@@ -63,16 +63,19 @@ impl<T> ChunkedVec<T> {
         self.chunks.iter_mut().flatten().skip(start)
     }
 
+    /// The elements in order, by value; each chunk is freed once its elements are taken.
+    pub(crate) fn into_values(self) -> impl Iterator<Item = T> {
+        self.chunks.into_iter().flatten()
+    }
+
     /// Moves every element of `other` to the end, freeing `other`'s chunks as they empty.
     pub(crate) fn append(&mut self, other: Self) {
         if self.len == 0 {
             *self = other;
             return;
         }
-        for chunk in other.chunks {
-            for value in chunk {
-                self.push(value);
-            }
+        for value in other.into_values() {
+            self.push(value);
         }
     }
 
