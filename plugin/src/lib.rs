@@ -6,7 +6,8 @@
 //! proxy-wasm:
 //!
 //! ```text
-//!   JSON policy ──config::PolicyConfig::from_json──▶ validated config (every error, with its path)
+//!   JSON policy ──config::PolicyConfig::from_json──▶ validated config (every error, with its path);
+//!                                                   routes and API keys already compiled as parsed
 //!               ──engine::Engine::compile───────────▶ immutable tables: RouteTrie, key HAMT, JWKS, trust stores
 //!   request ────▶ engine::Engine::decide(&Request) ─▶ Decision (allow + header/path changes | deny reply)
 //!   filter (wasm32 only): Envoy ABI ⇄ Request / Decision, metrics
