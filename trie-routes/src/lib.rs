@@ -54,16 +54,16 @@
 //! Each step down is a dependent load, and a byte-level tree splits numbered names (tenant
 //! ids, versions) into chains of one-digit nodes. Where that pays, a node has *segment
 //! jumps*: one hash table, shared by all nodes, maps (node, the path bytes after it up to
-//! its k-th `/`) to the node whose label ends at that `/`, provided no node in between holds
-//! a route or a param or catch-all edge. The lookup hashes that stretch of the path once and
-//! lands there with one probe; on a miss it walks the children as before, so a jump never
-//! changes what a lookup returns:
+//! its k-th `/`) to the node whose label ends at that `/` (or straight to its param node if
+//! it has nothing else), provided no node in between holds a route or a param or catch-all
+//! edge. The lookup hashes that stretch of the path once and lands there with one probe; on
+//! a miss it walks the children as before, so a jump never changes what a lookup returns:
 //!
 //! ```text
 //!   templates /tenants/t0000249/orders/v3/{id}/items/{item}, … (10k, 250 tenants)
 //!
 //!   walk: "/tenants/t0000" → "2" → "4" → "9/" → "orders/v" → "3/" → {id} → "/items/" → {item}
-//!   jump: "/tenants/t0000" ══ ("249/orders/v3/", 3 slashes) ══► "3/" → {id} → "/items/" → {item}
+//!   jump: "/tenants/t0000" ══ ("249/orders/v3/", 3 slashes) ══════════► {id} → "/items/" → {item}
 //! ```
 //!
 //! # Precedence

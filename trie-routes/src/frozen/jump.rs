@@ -7,8 +7,11 @@
 //!   path  /tenants/t0000 249/orders/v3/ 42/items/42
 //!                        └── key ─────┘  the bytes after N up to its third '/'
 //!   table[(N, "249/orders/v3/")] = T: node "3/", whose label ends the key
-//!   walk:  N → "2" → "4" → "9/" → "orders/v" → "3/"    jump:  N → entry → "3/"
+//!   walk:  N → "2" → "4" → "9/" → "orders/v" → "3/" → {id}    jump:  N → entry → {id}
 //! ```
+//!
+//! (`T` = "3/" has nothing but its param edge, so the entry names the param node and the
+//! walk continues there at the end of the key.)
 //!
 //! The table is a cache of the walk, never a replacement for it: an entry `(N, key) → T`
 //! exists only if the static walk from `N` over `key` ends exactly at the end of `T`'s label
@@ -67,7 +70,9 @@ pub(crate) struct Jump {
     key: [u64; 3],
     /// [`NONE`] in an empty slot.
     from: u32,
-    /// `T << SKIP_BITS | skip`, `skip` = key bytes before `T`'s label.
+    /// `X << SKIP_BITS | skip`: the walk continues at `X` = `T`, `skip` key bytes in (where
+    /// `T`'s label starts), or, when `T` has nothing but a param edge, at `X` = its param
+    /// node at the end of the key.
     to: u32,
 }
 
@@ -339,7 +344,8 @@ impl JumpTable {
     }
 
     /// The jump from node `from` (whose table keys span `segments` slashes) at path position
-    /// `pos`: the target node and the path position where its label starts.
+    /// `pos`: the node to continue at and the path position where it starts (its label, or
+    /// for a param node its segment).
     #[inline(always)]
     pub(crate) fn get(
         &self,
@@ -483,10 +489,16 @@ impl JumpTable {
                     }
                     *w = u64::from_le_bytes(b);
                 }
+                // A target with nothing but a param edge is passed on to its param node at
+                // once: land there, at the end of the key.
+                let (to, skip) = match nodes.get(c.to as usize) {
+                    Some(t) if param_only(t) && t.param < MAX_TARGET => (t.param, c.len),
+                    _ => (c.to, c.skip),
+                };
                 entries.push(Jump {
                     key,
                     from: id as u32,
-                    to: c.to << SKIP_BITS | u32::from(c.skip),
+                    to: to << SKIP_BITS | u32::from(skip),
                 });
                 cover(nodes, first, labels, &n, c, &mut covered);
             }
@@ -537,9 +549,17 @@ impl JumpTable {
                         e.from
                     ));
                 }
-                if c == target {
-                    if off != (e.to & ((1 << SKIP_BITS) - 1)) as usize || off + label.len() != len {
-                        return Err(format!("jump from node {}: wrong skip", e.from));
+                let skip = (e.to & ((1 << SKIP_BITS) - 1)) as usize;
+                if off + label.len() == len {
+                    // `child` ends the key: the target is it, or its param node if it has
+                    // nothing else.
+                    let ok = if c == target {
+                        off == skip
+                    } else {
+                        target == child.param && param_only(child) && skip == len
+                    };
+                    if !ok {
+                        return Err(format!("jump from node {}: wrong target or skip", e.from));
                     }
                     break;
                 }
@@ -560,6 +580,17 @@ impl JumpTable {
 /// A node that cannot produce a candidate or a frame when the walk passes through it.
 fn transparent(n: &FNode) -> bool {
     n.flags & (HAS_TERMINAL | HAS_PREFIX | HAS_ALTERNATIVE) == 0
+}
+
+/// A static node whose only way on is its param edge (no route slot, no catch-all, no static
+/// child): the walk goes from it straight to the param node at the same position, which
+/// itself stops on an empty segment.
+fn param_only(n: &FNode) -> bool {
+    n.flags & (HAS_TERMINAL | HAS_PREFIX) == 0
+        && n.catch_all == NONE
+        && n.param != NONE
+        && n.child_count == 0
+        && n.label_len != PARAM_LABEL
 }
 
 fn label_of<'a>(n: &'a FNode, labels: &'a [u8]) -> &'a [u8] {
@@ -590,6 +621,8 @@ struct Candidate {
     depth: u8,
     /// Key bytes before `to`'s label.
     skip: u8,
+    /// Key bytes (`to`'s label ends the key).
+    len: u8,
     key: [u8; JUMP_KEY],
 }
 
@@ -645,6 +678,7 @@ fn candidates(
                 segments,
                 depth: f.depth,
                 skip: f.len,
+                len: end as u8,
                 key,
             });
         }
