@@ -132,7 +132,7 @@ impl HttpContext for TrieguardStream {
         match decision {
             Decision::Allow(allow) => match apply(&allow) {
                 Ok(()) => Action::Continue,
-                Err(what) => match shared.engine.fail_mode(&allow.route) {
+                Err(what) => match allow.fail_mode {
                     FailMode::Open => {
                         log::warn!("trieguard: {what}; route '{}' fails open", allow.route);
                         Action::Continue

@@ -31,9 +31,7 @@ use std::fmt;
 
 use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
 
-use crate::config::{
-    ConfigError, ConfigIssue, DecisionHeaderNames, FailMode, PolicyConfig, TlsVersion,
-};
+use crate::config::{ConfigError, ConfigIssue, DecisionHeaderNames, PolicyConfig, TlsVersion};
 use auth::{AuthOutcome, Provider};
 use chunked::ChunkedVec;
 pub use request::{Allow, Decision, Deny, Request, RequestNeeds};
@@ -552,16 +550,8 @@ impl Engine {
             remove_headers,
             set_headers,
             reason: "ok",
+            fail_mode: route.fail_mode,
         })
-    }
-
-    /// What a route's fail mode says to do after an internal error of the filter.
-    pub fn fail_mode(&self, route_id: &str) -> FailMode {
-        self.routes
-            .iter()
-            .find(|r| &*r.id == route_id)
-            .map(|r| r.fail_mode)
-            .unwrap_or_default()
     }
 }
 

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::config::FailMode;
+
 /// A request as the engine sees it, built by the filter from Envoy's headers and properties
 /// (or by the harness from a traffic record).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,6 +94,8 @@ pub struct Allow {
     pub set_headers: Vec<(String, String)>,
     /// `ok`, or `ok.fail_open`.
     pub reason: &'static str,
+    /// What the filter does if it cannot apply this decision (the route's `fail_mode`).
+    pub fail_mode: FailMode,
 }
 
 /// A local reply.

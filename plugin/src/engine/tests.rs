@@ -452,3 +452,19 @@ fn duplicate_headers_first_value_counts_and_every_spoofed_copy_goes() {
         "predicates test the first value"
     );
 }
+
+#[test]
+fn an_allow_carries_its_route_fail_mode() {
+    let policy = r#"{"hosts":[{"domains":["*"],"routes":[
+        {"id":"strict","match":{"prefix":"/s"},"upstream":{"cluster":"c"}},
+        {"id":"lenient","match":{"prefix":"/l"},"upstream":{"cluster":"c"},"fail_mode":"open"}]}]}"#;
+    let e = Engine::from_json(policy.as_bytes()).unwrap();
+    assert_eq!(
+        allowed(e.decide(&get("/s/x"))).fail_mode,
+        crate::config::FailMode::Closed
+    );
+    assert_eq!(
+        allowed(e.decide(&get("/l/x"))).fail_mode,
+        crate::config::FailMode::Open
+    );
+}
