@@ -23,10 +23,11 @@
 //!
 //! A node's `segments` is fixed at freeze time (stored in its otherwise unused
 //! `label_start`: only nodes with an inline label or param nodes get a table), so the lookup
-//! knows where its key ends: at the `segments`-th `/` after `N`. It is chosen per node to
-//! skip the most node loads, weighted by the routes below each target; a table is built only
-//! where it saves at least [`MIN_SAVED_PER_ROUTE`] node loads per route on average, and not
-//! inside the span of another node's table.
+//! knows where its key ends: at the `segments`-th `/` after `N` (1 to [`MAX_SEGMENTS`]). It
+//! is chosen per node to skip the most node loads, weighted by the routes below each target;
+//! a table is built only where it saves at least [`MIN_SAVED_PER_ROUTE`] node loads per route
+//! on average, not inside the span of another node's table, and never at a root (the lookup
+//! starts at a root's child).
 
 use crate::path_trie::NONE;
 
@@ -107,7 +108,8 @@ impl Default for JumpPolicy {
 
 /// All segment jumps of a [`super::FrozenPaths`]: one open-addressed table keyed by
 /// `(N, key)`, linear probing, no wrap-around (the slots past the `home` range take the
-/// overflow).
+/// overflow). A probe looks at no more than `probes` slots, fixed when the table is built:
+/// request paths cannot make a lookup probe longer.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct JumpTable {
     slots: Vec<Jump>,
