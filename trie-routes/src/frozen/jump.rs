@@ -921,8 +921,21 @@ mod walk_tests {
                 p.replacen("/v", "?/v", 1),
                 p[..p.len() - 10].to_string(),
                 p.replacen("/t0", "/t9", 1),
+                // The jump lands on the `{id}` node at the end of its key: an empty or
+                // missing `{id}` segment there must stop the walk as before.
+                p.replacen("/42/", "//", 1),
+                p[..p.find("/42/").unwrap_or(0) + 1].to_string(),
+                format!("{}?/42/items/7", &p[..p.find("/42/").unwrap_or(0) + 1]),
             ]
         }));
+        let mut buf = MatchBuffer::new();
+        let p = fill(&routes[7]);
+        let hit = t.lookup("h", &p, &mut buf);
+        let params: Vec<_> = hit
+            .first()
+            .map(|m| m.params.iter().collect())
+            .unwrap_or_default();
+        assert_eq!(params, [("id", "42"), ("item", "7")], "{p}");
         same_as_walk(
             &templates(&routes),
             &paths,
