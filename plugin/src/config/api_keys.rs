@@ -5,12 +5,10 @@
 //! deserializer checks each entry as it is read and keeps only the compiled form; issues keep
 //! their declaration index.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use trie_routes::HashTrieMap;
 
@@ -189,19 +187,7 @@ impl<'de> Visitor<'de> for ApiKeyTableVisitor {
     }
 }
 
-impl JsonSchema for ApiKeyTable {
-    fn schema_name() -> Cow<'static, str> {
-        <Vec<ApiKeyEntry>>::schema_name()
-    }
-
-    fn inline_schema() -> bool {
-        <Vec<ApiKeyEntry>>::inline_schema()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        <Vec<ApiKeyEntry>>::json_schema(generator)
-    }
-}
+json_schema_like!(ApiKeyTable, Vec<ApiKeyEntry<'static>>);
 
 #[cfg(test)]
 mod tests {

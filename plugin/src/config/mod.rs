@@ -5,6 +5,26 @@
 //! `docs/config.md` explains every field with a full example; `docs/config.schema.json` is
 //! generated from these types ([`json_schema`]) and kept fresh by a test.
 
+/// Implements `JsonSchema` for `$ty` as exactly the schema of `$like`: a type read differently
+/// (compiled while parsed, or borrowed) but written the same way in JSON.
+macro_rules! json_schema_like {
+    ($ty:ty, $like:ty) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <$like as schemars::JsonSchema>::schema_name()
+            }
+
+            fn inline_schema() -> bool {
+                <$like as schemars::JsonSchema>::inline_schema()
+            }
+
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                <$like as schemars::JsonSchema>::json_schema(generator)
+            }
+        }
+    };
+}
+
 mod api_keys;
 mod route_list;
 mod validate;
@@ -405,20 +425,8 @@ impl fmt::Display for Text<'_> {
     }
 }
 
-/// Described exactly as a plain string.
-impl JsonSchema for Text<'_> {
-    fn schema_name() -> Cow<'static, str> {
-        String::schema_name()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        String::json_schema(generator)
-    }
-}
+// Described exactly as a plain string.
+json_schema_like!(Text<'_>, String);
 
 impl Text<'_> {
     /// The string, owned and sized exactly.

@@ -8,12 +8,10 @@
 //! ids unique across hosts, `auth.any_of` naming existing providers, route conflicts) is checked
 //! afterwards, on the compiled routes. Design note 11 explains the choice.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
 use super::validate::{Issues, validate_route};
@@ -155,22 +153,11 @@ impl<'de> Visitor<'de> for RouteListVisitor {
     }
 }
 
-impl JsonSchema for RouteList {
-    fn schema_name() -> Cow<'static, str> {
-        <Vec<RouteConfig>>::schema_name()
-    }
-
-    fn inline_schema() -> bool {
-        <Vec<RouteConfig>>::inline_schema()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        <Vec<RouteConfig>>::json_schema(generator)
-    }
-}
+json_schema_like!(RouteList, Vec<RouteConfig<'static>>);
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
     use std::sync::Arc;
 
     use super::*;

@@ -193,20 +193,23 @@ const KEY_MASKS: [[u64; 3]; JUMP_KEY + 1] = {
     m
 };
 
+/// Little-endian word `i` of a fixed-size chunk (zero if the chunk ends before it).
+#[inline(always)]
+fn chunk_word<const N: usize>(c: &[u8; N], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(src) = c.get(8 * i..8 * i + 8) {
+        w.copy_from_slice(src);
+    }
+    u64::from_le_bytes(w)
+}
+
 /// The [`JUMP_KEY`] bytes of `bytes` from `pos` as words, zero-filled past the end, and a
 /// bit per byte equal to `/`.
 #[inline(always)]
 fn window(bytes: &[u8], pos: usize) -> ([u64; 3], u32) {
     match bytes.get(pos..).and_then(|r| r.first_chunk::<JUMP_KEY>()) {
         Some(c) => {
-            let word = |i: usize| {
-                let mut w = [0u8; 8];
-                if let Some(src) = c.get(8 * i..8 * i + 8) {
-                    w.copy_from_slice(src);
-                }
-                u64::from_le_bytes(w)
-            };
-            let w = [word(0), word(1), word(2)];
+            let w = [chunk_word(c, 0), chunk_word(c, 1), chunk_word(c, 2)];
             (w, slashes(c, &w))
         }
         None => tail_window(bytes, pos),
@@ -219,15 +222,11 @@ fn window(bytes: &[u8], pos: usize) -> ([u64; 3], u32) {
 fn tail_window(bytes: &[u8], pos: usize) -> ([u64; 3], u32) {
     match bytes.get(pos..).and_then(|r| r.first_chunk::<16>()) {
         Some(c) => {
-            let word = |i: usize| {
-                let mut w = [0u8; 8];
-                if let Some(src) = c.get(8 * i..8 * i + 8) {
-                    w.copy_from_slice(src);
-                }
-                u64::from_le_bytes(w)
-            };
             let hi = word_at(bytes, pos + 16);
-            ([word(0), word(1), hi], slashes16(c) | slash_lanes(hi) << 16)
+            (
+                [chunk_word(c, 0), chunk_word(c, 1), hi],
+                slashes16(c) | slash_lanes(hi) << 16,
+            )
         }
         None => short_window(bytes, pos),
     }
