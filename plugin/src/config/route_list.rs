@@ -45,17 +45,17 @@ impl RouteList {
         self.len() == 0
     }
 
-    /// The declaration index of the `compiled`-th compiled route.
-    pub(crate) fn declaration_index(&self, compiled: usize) -> usize {
-        let mut index = compiled;
-        for skipped in &self.skipped {
-            if skipped.declared as usize <= index {
-                index += 1;
-            } else {
-                break;
+    /// The declaration index of each compiled route, in order (one pass over both lists).
+    pub(crate) fn declaration_indices(&self) -> impl Iterator<Item = usize> {
+        let mut skipped = self.skipped.iter().map(|s| s.declared as usize).peekable();
+        let mut next = 0usize;
+        (0..self.routes.len()).map(move |_| {
+            while skipped.next_if_eq(&next).is_some() {
+                next += 1;
             }
-        }
-        index
+            next += 1;
+            next - 1
+        })
     }
 
     /// Every declared route, compiled or not, in declaration order: (declaration index, id,
@@ -191,13 +191,20 @@ mod tests {
             ]
         );
         assert_eq!(
-            (0..3)
-                .map(|c| routes.declaration_index(c))
-                .collect::<Vec<_>>(),
+            routes.declaration_indices().collect::<Vec<_>>(),
             vec![0, 2, 4]
         );
         let paths: Vec<&str> = routes.issues.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(paths, vec!["routes[1].match", "routes[3].match"]);
+    }
+
+    #[test]
+    fn declaration_indices_skip_leading_and_consecutive_failures() {
+        let bad = r#"{"id":"x","match":{},"upstream":{"cluster":"c"}}"#;
+        let good = r#"{"id":"y","match":{"prefix":"/y"},"upstream":{"cluster":"c"}}"#;
+        let routes = list(&format!("[{bad},{bad},{good},{bad},{bad},{good},{bad}]"));
+        assert_eq!(routes.declaration_indices().collect::<Vec<_>>(), vec![2, 5]);
+        assert_eq!(routes.len(), 7);
     }
 
     #[test]

@@ -58,9 +58,13 @@ impl<T> ChunkedVec<T> {
         self.chunks.iter().flatten()
     }
 
-    /// The elements in order, mutably, from `start` on.
+    /// The elements in order, mutably, from `start` on (without walking the ones before).
     pub(crate) fn iter_mut_from(&mut self, start: usize) -> impl Iterator<Item = &mut T> {
-        self.chunks.iter_mut().flatten().skip(start)
+        self.chunks
+            .iter_mut()
+            .skip(start >> CHUNK_BITS)
+            .flatten()
+            .skip(start & (CHUNK - 1))
     }
 
     /// The elements in order, by value; each chunk is freed once its elements are taken.

@@ -150,8 +150,7 @@ impl Engine {
                 })
                 .collect();
             let host_entry = u32::try_from(h).unwrap_or(u32::MAX);
-            for c in 0..list.routes.len() {
-                let declared = list.declaration_index(c);
+            for declared in list.declaration_indices() {
                 origins.push((host_entry, u32::try_from(declared).unwrap_or(u32::MAX)));
             }
             let first = routes.len();

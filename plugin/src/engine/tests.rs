@@ -468,3 +468,55 @@ fn an_allow_carries_its_route_fail_mode() {
         crate::config::FailMode::Open
     );
 }
+
+#[test]
+fn routes_of_many_host_entries_keep_their_host_and_auth() {
+    // Host entries are joined into one chunked route table: routes past the first chunk of
+    // 1024 must still be told their own host entry and auth list.
+    let mut hosts = Vec::new();
+    for h in 0..40 {
+        let routes: Vec<String> = (0..60)
+            .map(|r| {
+                let auth = if (h + r) % 2 == 0 {
+                    r#","auth":{"any_of":["k"]}"#
+                } else {
+                    ""
+                };
+                format!(
+                    r#"{{"id":"h{h}r{r}","match":{{"prefix":"/r{r}"}},"upstream":{{"cluster":"c{h}"}}{auth}}}"#
+                )
+            })
+            .collect();
+        hosts.push(format!(
+            r#"{{"domains":["h{h}.example"],"routes":[{}]}}"#,
+            routes.join(",")
+        ));
+    }
+    let policy = format!(
+        r#"{{"hosts":[{}],"auth_providers":{{"k":{{"api_key":{{"keys":[{{"consumer":"ann","sha256":"{}"}}]}}}}}}}}"#,
+        hosts.join(","),
+        sha256_hex("secret")
+    );
+    let e = Engine::from_json(policy.as_bytes()).unwrap();
+    assert_eq!(e.route_count(), 2400);
+    for (h, r) in [(0, 0), (17, 3), (39, 59), (38, 58)] {
+        let open = req("GET", &format!("h{h}.example"), &format!("/r{r}/x"), &[]);
+        let keyed = req(
+            "GET",
+            &format!("h{h}.example"),
+            &format!("/r{r}/x"),
+            &[("x-api-key", "secret")],
+        );
+        if (h + r) % 2 == 0 {
+            let Decision::Deny(deny) = e.decide(&open) else {
+                panic!("h{h}r{r} needs a key");
+            };
+            assert_eq!(deny.reason, "auth.missing");
+            assert_eq!(allowed(e.decide(&keyed)).consumer.as_deref(), Some("ann"));
+        } else {
+            let allow = allowed(e.decide(&open));
+            assert_eq!(allow.route, format!("h{h}r{r}"));
+            assert_eq!(allow.cluster, format!("c{h}"));
+        }
+    }
+}
