@@ -222,6 +222,51 @@ macro_rules! square_column {
     }};
 }
 
+/// Sixteen unpropagated 32-bit columns from fifteen (low, high) column sums: each column's
+/// high half moves one column up. Destructured, not indexed, so the columns stay in locals.
+#[cfg_attr(
+    target_pointer_width = "64",
+    allow(dead_code, reason = "tested natively")
+)]
+#[inline(always)]
+fn carry_columns(columns: [(u64, u64); 15]) -> [u64; 16] {
+    let [
+        (l0, h0),
+        (l1, h1),
+        (l2, h2),
+        (l3, h3),
+        (l4, h4),
+        (l5, h5),
+        (l6, h6),
+        (l7, h7),
+        (l8, h8),
+        (l9, h9),
+        (l10, h10),
+        (l11, h11),
+        (l12, h12),
+        (l13, h13),
+        (l14, h14),
+    ] = columns;
+    [
+        l0,
+        l1 + h0,
+        l2 + h1,
+        l3 + h2,
+        l4 + h3,
+        l5 + h4,
+        l6 + h5,
+        l7 + h6,
+        l8 + h7,
+        l9 + h8,
+        l10 + h9,
+        l11 + h10,
+        l12 + h11,
+        l13 + h12,
+        l14 + h13,
+        h14,
+    ]
+}
+
 /// The product as sixteen unpropagated 32-bit columns, from 64 `u32 × u32` products (for
 /// 32-bit targets such as wasm32, where each is one native multiply). Written out column by
 /// column: as loops, LLVM kept the columns in memory on wasm32.
@@ -273,24 +318,23 @@ fn mul_32(a: &Fe, b: &Fe) -> [u64; 16] {
     let (l12, h12) = column!(a5 * b7, a6 * b6, a7 * b5);
     let (l13, h13) = column!(a6 * b7, a7 * b6);
     let (l14, h14) = column!(a7 * b7);
-    [
-        l0,
-        l1 + h0,
-        l2 + h1,
-        l3 + h2,
-        l4 + h3,
-        l5 + h4,
-        l6 + h5,
-        l7 + h6,
-        l8 + h7,
-        l9 + h8,
-        l10 + h9,
-        l11 + h10,
-        l12 + h11,
-        l13 + h12,
-        l14 + h13,
-        h14,
-    ]
+    carry_columns([
+        (l0, h0),
+        (l1, h1),
+        (l2, h2),
+        (l3, h3),
+        (l4, h4),
+        (l5, h5),
+        (l6, h6),
+        (l7, h7),
+        (l8, h8),
+        (l9, h9),
+        (l10, h10),
+        (l11, h11),
+        (l12, h12),
+        (l13, h13),
+        (l14, h14),
+    ])
 }
 
 /// The square as sixteen unpropagated columns: 28 cross products counted twice and 8 squares.
@@ -316,24 +360,23 @@ fn square_32(a: &Fe) -> [u64; 16] {
     let (l12, h12) = square_column!(a5 * a7; a6);
     let (l13, h13) = square_column!(a6 * a7);
     let (l14, h14) = square_column!(; a7);
-    [
-        l0,
-        l1 + h0,
-        l2 + h1,
-        l3 + h2,
-        l4 + h3,
-        l5 + h4,
-        l6 + h5,
-        l7 + h6,
-        l8 + h7,
-        l9 + h8,
-        l10 + h9,
-        l11 + h10,
-        l12 + h11,
-        l13 + h12,
-        l14 + h13,
-        h14,
-    ]
+    carry_columns([
+        (l0, h0),
+        (l1, h1),
+        (l2, h2),
+        (l3, h3),
+        (l4, h4),
+        (l5, h5),
+        (l6, h6),
+        (l7, h7),
+        (l8, h8),
+        (l9, h9),
+        (l10, h10),
+        (l11, h11),
+        (l12, h12),
+        (l13, h13),
+        (l14, h14),
+    ])
 }
 
 /// The four little-endian 64-bit words of an element.

@@ -154,25 +154,7 @@ impl Jacobian {
         let z1z1 = self.z.square();
         let u2 = q.x.mul(&z1z1);
         let s2 = q.y.mul(&self.z.mul(&z1z1));
-        let h = u2.sub(&self.x);
-        let r = s2.sub(&self.y);
-        if h.is_zero() {
-            return if r.is_zero() {
-                self.double()
-            } else {
-                Jacobian::IDENTITY
-            };
-        }
-        let hh = h.square();
-        let hhh = h.mul(&hh);
-        let v = self.x.mul(&hh);
-        let x3 = r.square().sub(&hhh).sub(&v.double());
-        let y3 = r.mul(&v.sub(&x3)).sub(&self.y.mul(&hhh));
-        Jacobian {
-            x: x3,
-            y: y3,
-            z: self.z.mul(&h),
-        }
+        self.finish_add(&self.x, &self.y, &u2, &s2, &self.z)
     }
 
     /// `self + q`: 12M + 4S.
@@ -189,8 +171,16 @@ impl Jacobian {
         let u2 = q.x.mul(&z1z1);
         let s1 = self.y.mul(&q.z.mul(&z2z2));
         let s2 = q.y.mul(&self.z.mul(&z1z1));
-        let h = u2.sub(&u1);
-        let r = s2.sub(&s1);
+        self.finish_add(&u1, &s1, &u2, &s2, &self.z.mul(&q.z))
+    }
+
+    /// The common end of both additions, from the two points brought to one denominator
+    /// (`u1`, `s1` for `self`, `u2`, `s2` for the other) and the product `z1z2` of their `Z`s:
+    /// `self + self` when they are equal, the identity when they are opposite.
+    #[inline(always)]
+    fn finish_add(&self, u1: &Fe, s1: &Fe, u2: &Fe, s2: &Fe, z1z2: &Fe) -> Jacobian {
+        let h = u2.sub(u1);
+        let r = s2.sub(s1);
         if h.is_zero() {
             return if r.is_zero() {
                 self.double()
@@ -206,7 +196,7 @@ impl Jacobian {
         Jacobian {
             x: x3,
             y: y3,
-            z: self.z.mul(&q.z).mul(&h),
+            z: z1z2.mul(&h),
         }
     }
 }
