@@ -20,6 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod jwt;
 pub mod metrics;
+pub mod source;
 
 #[cfg(feature = "component")]
 pub mod component;

@@ -1,0 +1,178 @@
+//! How the service VM hands a validated policy to the worker VMs: proxy-wasm shared data.
+//!
+//! Shared data is scoped by `vm_id`, so the service and the HTTP filters must use the same
+//! `vm_config.vm_id`. A published policy is a small *manifest* under
+//! `trieguard.policy.<name>` and its bytes in pieces under
+//! `trieguard.policy.<name>.<generation>.<index>`. The service writes the pieces first and the
+//! manifest last, so a worker that sees a manifest finds its pieces; a worker checks the
+//! assembled bytes against the manifest's digest before using them, so it never serves a mix
+//! of two publications even if it reads while the next one is written.
+
+use serde::{Deserialize, Serialize};
+
+use super::digest::PolicyDigest;
+
+/// Bytes per shared-data piece: one copy per hostcall stays small next to the VM's memory.
+pub const SHARED_PIECE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The key of a source's manifest.
+pub fn manifest_key(name: &str) -> String {
+    format!("trieguard.policy.{name}")
+}
+
+/// The key of one piece of a publication.
+pub fn piece_key(name: &str, generation: u64, index: usize) -> String {
+    format!("trieguard.policy.{name}.{generation}.{index}")
+}
+
+/// What the manifest says about the published policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Publication counter of the service (increases by one per publication).
+    pub generation: u64,
+    /// SHA-256 of the policy bytes, hex.
+    pub sha256: String,
+    /// Length of the policy in bytes.
+    pub size: usize,
+    /// Number of pieces.
+    pub pieces: usize,
+}
+
+/// Why a worker could not take a publication.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandoffError {
+    /// The manifest is not what a service writes.
+    #[error("the published manifest is unreadable: {0}")]
+    BadManifest(String),
+    /// A piece was missing (the service is publishing a newer policy).
+    #[error("piece {index} of generation {generation} is missing")]
+    MissingPiece {
+        /// Which publication.
+        generation: u64,
+        /// Which piece.
+        index: usize,
+    },
+    /// The assembled bytes do not match the manifest (read during a newer publication).
+    #[error("the assembled policy does not match the manifest's digest (size {got} of {expected})")]
+    DigestMismatch {
+        /// Bytes read.
+        got: usize,
+        /// Bytes announced.
+        expected: usize,
+    },
+}
+
+impl Manifest {
+    /// The manifest for `policy` as publication `generation`.
+    pub fn for_policy(policy: &[u8], generation: u64) -> Self {
+        Self {
+            generation,
+            sha256: PolicyDigest::of(policy).to_hex(),
+            size: policy.len(),
+            pieces: policy.len().div_ceil(SHARED_PIECE_BYTES),
+        }
+    }
+
+    /// Encodes it for shared data.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Decodes it from shared data.
+    pub fn decode(bytes: &[u8]) -> Result<Self, HandoffError> {
+        let manifest: Self = serde_json::from_slice(bytes)
+            .map_err(|error| HandoffError::BadManifest(error.to_string()))?;
+        if manifest.pieces != manifest.size.div_ceil(SHARED_PIECE_BYTES) {
+            return Err(HandoffError::BadManifest(format!(
+                "{} pieces cannot hold {} bytes",
+                manifest.pieces, manifest.size
+            )));
+        }
+        manifest
+            .digest()
+            .ok_or_else(|| HandoffError::BadManifest("sha256 is not 64 hex digits".to_owned()))?;
+        Ok(manifest)
+    }
+
+    /// The digest, when well-formed.
+    pub fn digest(&self) -> Option<PolicyDigest> {
+        PolicyDigest::parse_hex(&self.sha256)
+    }
+
+    /// Joins the pieces `read(index)` returns and checks them against the digest.
+    pub fn assemble(
+        &self,
+        mut read: impl FnMut(usize) -> Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, HandoffError> {
+        let mut policy = Vec::with_capacity(self.size.min(crate::config::MAX_CONFIG_BYTES));
+        for index in 0..self.pieces {
+            let piece = read(index).ok_or(HandoffError::MissingPiece {
+                generation: self.generation,
+                index,
+            })?;
+            policy.extend_from_slice(&piece);
+            if policy.len() > self.size {
+                break;
+            }
+        }
+        if policy.len() != self.size || Some(PolicyDigest::of(&policy)) != self.digest() {
+            return Err(HandoffError::DigestMismatch {
+                got: policy.len(),
+                expected: self.size,
+            });
+        }
+        Ok(policy)
+    }
+}
+
+/// The pieces of `policy`, in order.
+pub fn pieces(policy: &[u8]) -> impl Iterator<Item = &[u8]> {
+    policy.chunks(SHARED_PIECE_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_publication_round_trips_through_pieces() {
+        let policy: Vec<u8> = (0..SHARED_PIECE_BYTES * 2 + 17).map(|i| i as u8).collect();
+        let manifest = Manifest::for_policy(&policy, 7);
+        assert_eq!(manifest.pieces, 3);
+        let decoded = Manifest::decode(&manifest.encode()).unwrap();
+        assert_eq!(decoded, manifest);
+        let stored: Vec<Vec<u8>> = pieces(&policy).map(<[u8]>::to_vec).collect();
+        let assembled = decoded.assemble(|i| stored.get(i).cloned()).unwrap();
+        assert_eq!(assembled, policy);
+    }
+
+    #[test]
+    fn mixed_or_missing_pieces_are_refused() {
+        let policy = vec![1u8; SHARED_PIECE_BYTES + 1];
+        let manifest = Manifest::for_policy(&policy, 1);
+        let mut stored: Vec<Vec<u8>> = pieces(&policy).map(<[u8]>::to_vec).collect();
+        assert_eq!(
+            manifest.assemble(|i| if i == 1 { None } else { stored.get(i).cloned() }),
+            Err(HandoffError::MissingPiece {
+                generation: 1,
+                index: 1
+            })
+        );
+        stored[1] = vec![2u8];
+        assert!(matches!(
+            manifest.assemble(|i| stored.get(i).cloned()),
+            Err(HandoffError::DigestMismatch { .. })
+        ));
+        assert!(
+            Manifest::decode(br#"{"generation":1,"sha256":"00","size":1,"pieces":1}"#).is_err()
+        );
+        assert!(Manifest::decode(b"not json").is_err());
+    }
+
+    #[test]
+    fn an_empty_policy_has_no_pieces() {
+        let manifest = Manifest::for_policy(b"", 1);
+        assert_eq!(manifest.pieces, 0);
+        assert_eq!(manifest.assemble(|_| None), Ok(Vec::new()));
+    }
+}
