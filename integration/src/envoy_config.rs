@@ -67,6 +67,10 @@ pub struct EnvoyConfig {
     /// The HCM's `forward_client_cert_details` (Envoy's default, `SANITIZE`, strips a client's
     /// XFCC before any filter runs; a front proxy's XFCC needs `ALWAYS_FORWARD_ONLY`).
     pub forward_client_cert_details: Option<String>,
+    /// The singleton service VM (`envoy.bootstrap.wasm`) with this plugin configuration
+    /// (`{"fetch_policy": ...}`), loading the same module as the filter with the same `vm_id`
+    /// (shared data is scoped by `vm_id`).
+    pub policy_service: Option<String>,
     /// Replaces the virtual host's `routes:` (benchmarks compare Envoy's own route tables):
     /// YAML starting at the `routes:` or `matcher:` key, indented by 14 spaces.
     pub virtual_host_body: Option<String>,
@@ -92,6 +96,7 @@ impl EnvoyConfig {
             plugin,
             tls: None,
             forward_client_cert_details: None,
+            policy_service: None,
             virtual_host_body: None,
         }
     }
@@ -134,6 +139,37 @@ impl EnvoyConfig {
     }
 
     fn preamble(&self) -> String {
+        let mut preamble = self.stats_and_admin();
+        if let (Some(service), Some(plugin)) = (&self.policy_service, &self.plugin) {
+            let _ = write!(
+                preamble,
+                r#"bootstrap_extensions:
+- name: envoy.bootstrap.wasm
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
+    singleton: true
+    config:
+      name: trieguard_policy_service
+      root_id: trieguard
+      vm_config:
+        vm_id: trieguard
+        runtime: envoy.wasm.runtime.v8
+        code:
+          local:
+            filename: {wasm}
+      configuration:
+        "@type": type.googleapis.com/google.protobuf.StringValue
+        value: |
+{configuration}
+"#,
+                wasm = yaml_string(&plugin.wasm.to_string_lossy()),
+                configuration = indent(service, 10),
+            );
+        }
+        preamble
+    }
+
+    fn stats_and_admin(&self) -> String {
         format!(
             r#"# Rendered by integration::EnvoyConfig (see integration/src/envoy_config.rs).
 # trieguard counts decisions as wasmcustom.trieguard.route.<id>.reason.<reason>.requests;

@@ -21,14 +21,22 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
-use crate::config::{FailMode, PolicyConfig};
+use crate::config::FailMode;
 use crate::engine::{Decision, Deny, Engine, Request, RequestNeeds};
 use crate::metrics::MetricIds;
+use crate::source::PluginConfiguration;
+
+mod gauges;
+mod service;
+mod worker_source;
+
+use service::PolicyService;
+use worker_source::WorkerSource;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_root_context_id| -> Box<dyn RootContext> {
-        Box::new(TrieguardRoot { engine: None })
+        Box::new(TrieguardRoot { engine: None, source: None, service: None })
     });
 }}
 
@@ -36,9 +44,14 @@ proxy_wasm::main! {{
 /// route `_other` so a policy with 100k routes cannot exhaust Envoy's stats memory.
 const MAX_METRICS: usize = 4096;
 
-/// One plugin configuration: holds the compiled policy.
+/// One plugin configuration: holds the compiled policy, and what it comes from.
 struct TrieguardRoot {
+    /// The engine new streams get (`None`: nothing to serve yet).
     engine: Option<Rc<Shared>>,
+    /// Set when the policy comes from a source (`policy_source`).
+    source: Option<WorkerSource>,
+    /// Set in the singleton service VM (`fetch_policy`).
+    service: Option<PolicyService>,
 }
 
 /// What every stream of a configuration shares.
@@ -49,7 +62,51 @@ struct Shared {
     rng: Cell<u64>,
 }
 
-impl Context for TrieguardRoot {}
+impl Context for TrieguardRoot {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let Some(mut service) = self.service.take() {
+            service.on_response(
+                token_id,
+                num_headers,
+                body_size,
+                &|cluster, headers, timeout| {
+                    self.dispatch_http_call(cluster, headers, None, vec![], timeout)
+                },
+            );
+            self.service = Some(service);
+        }
+    }
+}
+
+impl TrieguardRoot {
+    /// Takes a newly published policy, if there is one that compiles.
+    fn check_source(&mut self) {
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        if let Some(engine) = source.check() {
+            self.engine = Some(Rc::new(Shared::new(engine)));
+        }
+    }
+}
+
+/// One line per problem: operators read this in Envoy's log. A rejected configuration keeps
+/// the previous one serving (on_configure returns false).
+fn log_rejection(error: &crate::config::ConfigError) {
+    log::error!(
+        "trieguard: configuration rejected ({} problem(s))",
+        error.issues.len()
+    );
+    for issue in &error.issues {
+        log::error!("trieguard: config error at {issue}");
+    }
+}
 
 impl RootContext for TrieguardRoot {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
@@ -66,43 +123,81 @@ impl RootContext for TrieguardRoot {
         };
         // Parse, then free the raw bytes before compiling: a VM's linear memory never shrinks,
         // so the peak of this function is what every worker keeps.
-        let parsed = PolicyConfig::parse_json(&bytes);
+        let parsed = PluginConfiguration::parse(&bytes);
         drop(bytes);
-        match parsed.and_then(Engine::from_config) {
-            Ok(engine) => {
+        match parsed {
+            Ok(PluginConfiguration::Inline(policy)) => match Engine::from_config(*policy) {
+                Ok(engine) => {
+                    log::info!(
+                        "trieguard: configuration accepted ({} routes)",
+                        engine.route_count()
+                    );
+                    self.engine = Some(Rc::new(Shared::new(engine)));
+                    true
+                }
+                Err(error) => {
+                    log_rejection(&error);
+                    false
+                }
+            },
+            Ok(PluginConfiguration::Source(config)) => {
+                let period = std::time::Duration::from_millis(config.check_interval_ms);
                 log::info!(
-                    "trieguard: configuration accepted ({} routes)",
-                    engine.route_count()
+                    "trieguard: serving the policy published by source '{}'",
+                    config.name
                 );
-                let seed = std::collections::hash_map::RandomState::new()
-                    .build_hasher()
-                    .finish();
-                self.engine = Some(Rc::new(Shared {
-                    needs: engine.request_needs(),
-                    engine,
-                    metrics: RefCell::new(MetricIds::new(MAX_METRICS)),
-                    rng: Cell::new(seed | 1),
-                }));
+                self.source = Some(WorkerSource::new(config));
+                // A policy the service already published serves from the first request.
+                self.check_source();
+                if let Err(status) = hostcalls::set_tick_period(period) {
+                    log::error!("trieguard: cannot set the tick period: {status:?}");
+                    return false;
+                }
+                true
+            }
+            Ok(PluginConfiguration::Fetch(config)) => {
+                log::info!(
+                    "trieguard: fetching policy '{}' from cluster '{}' ({})",
+                    config.name,
+                    config.cluster,
+                    config.path
+                );
+                let service = PolicyService::new(config);
+                let period = service.tick_period();
+                self.service = Some(service);
+                if let Err(status) = hostcalls::set_tick_period(period) {
+                    log::error!("trieguard: cannot set the tick period: {status:?}");
+                    return false;
+                }
                 true
             }
             Err(error) => {
-                // One line per problem: operators read this in Envoy's log. A rejected
-                // configuration keeps the previous one serving (on_configure returns false).
-                log::error!(
-                    "trieguard: configuration rejected ({} problem(s))",
-                    error.issues.len()
-                );
-                for issue in &error.issues {
-                    log::error!("trieguard: config error at {issue}");
-                }
+                log_rejection(&error);
                 false
             }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if self.source.is_some() {
+            self.check_source();
+        }
+        if let Some(mut service) = self.service.take() {
+            service.on_tick(&|cluster, headers, timeout| {
+                self.dispatch_http_call(cluster, headers, None, vec![], timeout)
+            });
+            self.service = Some(service);
         }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(TrieguardStream {
             shared: self.engine.clone(),
+            waiting_for: self
+                .source
+                .as_ref()
+                .filter(|source| source.serving().is_none())
+                .map(|source| source.config().name.clone()),
         }))
     }
 
@@ -114,6 +209,8 @@ impl RootContext for TrieguardRoot {
 /// One HTTP stream.
 struct TrieguardStream {
     shared: Option<Rc<Shared>>,
+    /// The source whose first policy has not arrived yet, if that is why `shared` is empty.
+    waiting_for: Option<String>,
 }
 
 impl Context for TrieguardStream {}
@@ -121,6 +218,9 @@ impl Context for TrieguardStream {}
 impl HttpContext for TrieguardStream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let Some(shared) = self.shared.clone() else {
+            if let Some(source) = &self.waiting_for {
+                return not_loaded(source);
+            }
             return fail_closed("no policy is configured");
         };
         let request = match read_request(&shared) {
@@ -149,6 +249,19 @@ impl HttpContext for TrieguardStream {
 }
 
 impl Shared {
+    /// Wraps a compiled engine for the streams to share.
+    fn new(engine: Engine) -> Self {
+        let seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        Self {
+            needs: engine.request_needs(),
+            engine,
+            metrics: RefCell::new(MetricIds::new(MAX_METRICS)),
+            rng: Cell::new(seed | 1),
+        }
+    }
+
     /// splitmix64: per-request randomness for key-less splits.
     fn next_random(&self) -> u64 {
         let mut z = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -310,6 +423,18 @@ fn fail_closed(what: &str) -> Action {
         500,
         "internal",
         "trieguard could not evaluate the request",
+    ));
+    Action::Pause
+}
+
+/// Denies with 503 `policy.not_loaded` while a source has not delivered its first policy
+/// (fail closed: nothing is known about what the request may do).
+fn not_loaded(source: &str) -> Action {
+    log::warn!("trieguard: no policy from source '{source}' yet; refusing the request");
+    send_deny(&Deny::new(
+        503,
+        "policy.not_loaded",
+        format!("no policy has been received from source '{source}' yet"),
     ));
     Action::Pause
 }

@@ -1,0 +1,243 @@
+//! The singleton service VM (`envoy.bootstrap.wasm`, `fetch_policy`): polls the source, checks
+//! and compiles what it fetched, and publishes it to the workers through shared data.
+//!
+//! The service runs on Envoy's main thread, so the compile that validates a policy never holds
+//! a worker's event loop. A policy that fails any check is never published: workers keep the
+//! last good one.
+
+use std::time::Duration;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, MapType};
+
+use crate::config::PolicyConfig;
+use crate::engine::Engine;
+use crate::source::FetchPolicyConfig;
+use crate::source::digest::PolicyDigest;
+use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
+use crate::source::handoff::{self, Manifest};
+
+use super::gauges::{NamedMetrics, now_ms};
+
+/// Largest response body read from the source: a piece, or a digest file.
+const MAX_RESPONSE_BYTES: usize = crate::source::MAX_PIECE_BYTES;
+
+/// The service's state.
+pub(crate) struct PolicyService {
+    fetcher: Fetcher,
+    /// The call in flight, if any.
+    in_flight: Option<u32>,
+    /// Generation of the last publication (continues from what shared data holds).
+    generation: u64,
+    metrics: NamedMetrics,
+}
+
+/// How the service sends a request (the root context's `dispatch_http_call`).
+pub(crate) type Dispatch<'a> =
+    &'a dyn Fn(&str, Vec<(&str, &str)>, Duration) -> Result<u32, proxy_wasm::types::Status>;
+
+impl PolicyService {
+    /// A service for this source; the first poll happens on the first tick.
+    pub(crate) fn new(config: FetchPolicyConfig) -> Self {
+        let generation = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
+            .ok()
+            .and_then(|(bytes, _)| bytes)
+            .and_then(|bytes| Manifest::decode(&bytes).ok())
+            .map_or(0, |manifest| manifest.generation);
+        Self {
+            fetcher: Fetcher::new(config),
+            in_flight: None,
+            generation,
+            metrics: NamedMetrics::default(),
+        }
+    }
+
+    /// The tick period: often enough to honour the poll interval closely.
+    pub(crate) fn tick_period(&self) -> Duration {
+        Duration::from_millis(self.fetcher.config().poll_interval_ms.clamp(100, 1_000) / 2)
+    }
+
+    /// Starts a cycle if one is due.
+    pub(crate) fn on_tick(&mut self, dispatch: Dispatch<'_>) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let now = now_ms();
+        if let Some(request) = self.fetcher.poll(now) {
+            self.send(now, request, dispatch);
+        }
+    }
+
+    /// Handles the response to call `token`.
+    pub(crate) fn on_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        dispatch: Dispatch<'_>,
+    ) {
+        if self.in_flight != Some(token) {
+            return;
+        }
+        self.in_flight = None;
+        let response = read_response(num_headers, body_size);
+        let now = now_ms();
+        let step = self.fetcher.on_response(now, response);
+        self.advance(now, step, dispatch);
+    }
+
+    fn advance(&mut self, now: u64, step: FetchStep, dispatch: Dispatch<'_>) {
+        let name = self.fetcher.config().name.clone();
+        match step {
+            FetchStep::Send(request) => self.send(now, request, dispatch),
+            FetchStep::NotModified => self.count("not_modified"),
+            FetchStep::Unchanged => self.count("unchanged"),
+            FetchStep::Failed(error) => {
+                log::error!(
+                    "trieguard: source '{name}': {error} (failure {} in a row; next try in {} ms; the serving policy stays)",
+                    self.fetcher.consecutive_failures(),
+                    self.fetcher.backoff_ms()
+                );
+                self.count(&format!("error.{}", error.kind()));
+            }
+            FetchStep::Fetched { policy, digest } => {
+                let accepted = self.validate_and_publish(&policy, digest);
+                self.fetcher.finish(now_ms(), digest, accepted);
+            }
+        }
+    }
+
+    fn validate_and_publish(&mut self, policy: &[u8], digest: PolicyDigest) -> bool {
+        let name = self.fetcher.config().name.clone();
+        let compiled = PolicyConfig::parse_json(policy).and_then(Engine::from_config);
+        let routes = match compiled {
+            Ok(engine) => engine.route_count(),
+            Err(error) => {
+                log::error!(
+                    "trieguard: source '{name}': policy {digest} rejected ({} problem(s)); the serving policy stays",
+                    error.issues.len()
+                );
+                for issue in &error.issues {
+                    log::error!("trieguard: source '{name}': config error at {issue}");
+                }
+                self.count("rejected");
+                return false;
+            }
+        };
+        let generation = self.generation.saturating_add(1);
+        let manifest = Manifest::for_policy(policy, generation);
+        for (index, piece) in handoff::pieces(policy).enumerate() {
+            let key = handoff::piece_key(&name, generation, index);
+            if let Err(status) = hostcalls::set_shared_data(&key, Some(piece), None) {
+                log::error!("trieguard: source '{name}': writing {key} failed: {status:?}");
+                self.count("error.shared_data");
+                return false;
+            }
+        }
+        let manifest_key = handoff::manifest_key(&name);
+        if let Err(status) =
+            hostcalls::set_shared_data(&manifest_key, Some(&manifest.encode()), None)
+        {
+            log::error!("trieguard: source '{name}': writing {manifest_key} failed: {status:?}");
+            self.count("error.shared_data");
+            return false;
+        }
+        // The previous publication's pieces are emptied: a worker still reading them sees a
+        // missing piece and reads the new manifest on its next tick.
+        if self.generation > 0 {
+            let previous = self.generation;
+            for index in 0..=crate::config::MAX_CONFIG_BYTES / handoff::SHARED_PIECE_BYTES {
+                let key = handoff::piece_key(&name, previous, index);
+                match hostcalls::get_shared_data(&key) {
+                    Ok((Some(_), _)) => {
+                        let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        self.generation = generation;
+        log::info!(
+            "trieguard: source '{name}': published policy {digest} (generation {generation}, {} bytes, {routes} routes)",
+            policy.len()
+        );
+        self.count("published");
+        self.metrics.set(
+            &format!("trieguard.source.{name}.digest"),
+            digest.gauge_value(),
+        );
+        true
+    }
+
+    fn send(&mut self, now: u64, request: SourceRequest, dispatch: Dispatch<'_>) {
+        let config = self.fetcher.config();
+        let mut headers: Vec<(&str, &str)> = vec![
+            (":method", "GET"),
+            (":path", &request.path),
+            (":authority", &config.authority),
+        ];
+        headers.extend(
+            request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+        );
+        let timeout = Duration::from_millis(config.timeout_ms);
+        match dispatch(&config.cluster, headers, timeout) {
+            Ok(token) => self.in_flight = Some(token),
+            Err(status) => {
+                log::error!(
+                    "trieguard: source '{}': cannot call cluster '{}': {status:?}",
+                    config.name,
+                    config.cluster
+                );
+                let step = self.fetcher.on_response(now, None);
+                self.advance(now, step, dispatch);
+            }
+        }
+    }
+
+    fn count(&mut self, outcome: &str) {
+        let name = format!("trieguard.source.{}.{outcome}", self.fetcher.config().name);
+        self.metrics.count(&name);
+    }
+}
+
+/// The http_call's response; `None` when the call failed (Envoy then reports no headers).
+fn read_response(num_headers: usize, body_size: usize) -> Option<SourceResponse> {
+    if num_headers == 0 {
+        return None;
+    }
+    let headers = hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).ok()?;
+    let headers: Vec<(String, String)> = headers
+        .into_iter()
+        .map(|(n, v)| {
+            (
+                n.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
+    let status = headers
+        .iter()
+        .find(|(n, _)| n == ":status")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let body = if body_size == 0 {
+        Vec::new()
+    } else {
+        hostcalls::get_buffer(
+            BufferType::HttpCallResponseBody,
+            0,
+            body_size.min(MAX_RESPONSE_BYTES.saturating_add(1)),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    };
+    Some(SourceResponse {
+        status,
+        headers,
+        body,
+    })
+}

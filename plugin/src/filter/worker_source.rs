@@ -1,0 +1,136 @@
+//! A worker serving a policy published by the service VM (`policy_source`).
+//!
+//! On every tick the worker reads the source's small manifest from shared data; when it names
+//! a publication the worker has not tried yet, it assembles the pieces, checks their digest,
+//! compiles them, and only then replaces the engine its new streams get. Streams already
+//! running keep the engine they started with (an `Rc`), so every request sees one policy.
+
+use proxy_wasm::hostcalls;
+
+use crate::config::PolicyConfig;
+use crate::engine::Engine;
+use crate::source::PolicySourceConfig;
+use crate::source::digest::PolicyDigest;
+use crate::source::handoff::{self, HandoffError, Manifest};
+
+use super::gauges::NamedMetrics;
+
+/// What a worker knows about its source.
+pub(crate) struct WorkerSource {
+    config: PolicySourceConfig,
+    manifest_key: String,
+    /// The generation last tried (applied or rejected): not tried again.
+    tried_generation: Option<u64>,
+    /// Digest of the policy serving.
+    serving: Option<PolicyDigest>,
+    metrics: NamedMetrics,
+}
+
+impl WorkerSource {
+    /// A worker for this source; nothing serves until the first publication is read.
+    pub(crate) fn new(config: PolicySourceConfig) -> Self {
+        Self {
+            manifest_key: handoff::manifest_key(&config.name),
+            config,
+            tried_generation: None,
+            serving: None,
+            metrics: NamedMetrics::default(),
+        }
+    }
+
+    /// The source's configuration.
+    pub(crate) fn config(&self) -> &PolicySourceConfig {
+        &self.config
+    }
+
+    /// Digest of the policy serving, if any.
+    pub(crate) fn serving(&self) -> Option<PolicyDigest> {
+        self.serving
+    }
+
+    /// Looks for a new publication; returns the compiled engine when there is one that
+    /// compiles. Failures are logged and counted, and the serving engine stays.
+    pub(crate) fn check(&mut self) -> Option<Engine> {
+        let manifest = match hostcalls::get_shared_data(&self.manifest_key) {
+            Ok((Some(bytes), _)) => Manifest::decode(&bytes),
+            Ok((None, _)) => return None,
+            Err(status) => {
+                log::warn!(
+                    "trieguard: reading {} from shared data failed: {status:?}",
+                    self.manifest_key
+                );
+                return None;
+            }
+        };
+        let manifest = match manifest {
+            Ok(manifest) => manifest,
+            Err(error) => {
+                self.reject("bad_manifest", &error.to_string());
+                return None;
+            }
+        };
+        if self.tried_generation == Some(manifest.generation) {
+            return None;
+        }
+        let name = self.config.name.clone();
+        let assembled = manifest.assemble(|index| {
+            match hostcalls::get_shared_data(&handoff::piece_key(&name, manifest.generation, index))
+            {
+                Ok((Some(bytes), _)) => Some(bytes),
+                _ => None,
+            }
+        });
+        let policy = match assembled {
+            Ok(policy) => policy,
+            // Read while the service publishes a newer policy: the next tick sees its manifest.
+            Err(
+                error @ (HandoffError::MissingPiece { .. } | HandoffError::DigestMismatch { .. }),
+            ) => {
+                log::debug!("trieguard: source '{name}': {error}; retrying");
+                return None;
+            }
+            Err(error) => {
+                self.reject("bad_manifest", &error.to_string());
+                return None;
+            }
+        };
+        self.tried_generation = Some(manifest.generation);
+        let digest = manifest.digest()?;
+        let compiled = PolicyConfig::parse_json(&policy).and_then(Engine::from_config);
+        drop(policy);
+        match compiled {
+            Ok(engine) => {
+                log::info!(
+                    "trieguard: source '{name}': serving policy {digest} (generation {}, {} routes)",
+                    manifest.generation,
+                    engine.route_count()
+                );
+                self.serving = Some(digest);
+                self.metrics
+                    .count(&format!("trieguard.policy.{name}.applied"));
+                self.metrics.set(
+                    &format!("trieguard.policy.{name}.digest"),
+                    digest.gauge_value(),
+                );
+                self.metrics.set(
+                    &format!("trieguard.policy.{name}.generation"),
+                    manifest.generation,
+                );
+                Some(engine)
+            }
+            Err(error) => {
+                // The service validates before publishing, so this means the two disagree
+                // (different builds): keep serving, say so.
+                self.reject("rejected", &error.to_string());
+                None
+            }
+        }
+    }
+
+    fn reject(&mut self, kind: &str, what: &str) {
+        let name = &self.config.name;
+        log::error!("trieguard: source '{name}': publication refused ({kind}): {what}");
+        self.metrics
+            .count(&format!("trieguard.policy.{name}.{kind}"));
+    }
+}
