@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod ab;
 mod check_config;
 mod explain;
+mod import_envoy;
 mod replay;
 mod replay_component;
 mod verify_chain;
@@ -30,6 +31,8 @@ enum Command {
     CheckConfig(check_config::Args),
     /// Run the policy engine on one request and print every step of the decision.
     Explain(explain::Args),
+    /// Translate an Envoy route configuration into a first-match trieguard policy.
+    ImportEnvoy(import_envoy::Args),
     /// Replay recorded traffic through a plugin in the harness and summarise the outcomes.
     Replay(replay::Args),
     /// Compare two (plugin, configuration) pairs on the same traffic: decisions and latency.
@@ -53,6 +56,7 @@ pub fn run() -> ExitCode {
         Command::VerifyChain(args) => verify_chain::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::ImportEnvoy(args) => import_envoy::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Ab(args) => ab::run(args),
     };

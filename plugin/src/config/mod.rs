@@ -60,6 +60,32 @@ pub struct PolicyConfig {
     /// Names of the headers trieguard sets on allowed requests.
     #[serde(default)]
     pub decision_headers: DecisionHeaderNames,
+    /// Which of the routes matching a request's host and path wins (every host entry).
+    #[serde(default)]
+    pub precedence: Precedence,
+}
+
+/// How the route of a request is chosen among the routes its host entry has for its path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Precedence {
+    /// The most specific route whose methods and headers hold: exact, then template, then the
+    /// longest prefix; declaration order only among routes with the same path match (default).
+    #[default]
+    MostSpecific,
+    /// Envoy's order: the route declared first in the host's list among those whose path,
+    /// methods and headers hold (what `trieguard import-envoy` writes).
+    FirstMatch,
+}
+
+impl Precedence {
+    /// The name used in the policy (`most_specific`, `first_match`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MostSpecific => "most_specific",
+            Self::FirstMatch => "first_match",
+        }
+    }
 }
 
 /// One virtual host.
@@ -72,8 +98,9 @@ pub struct HostConfig {
     /// Minimum TLS version for every route of this host; plaintext requests are refused too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_tls: Option<TlsVersion>,
-    /// Routes. The most specific match wins (exact, then template, then the longest prefix);
-    /// among equally specific ones, the first in this list whose methods/headers hold.
+    /// Routes. With the default `precedence` the most specific match wins (exact, then
+    /// template, then the longest prefix), among equally specific ones the first in this list
+    /// whose methods/headers hold; with `first_match`, the first in this list that matches.
     pub routes: RouteList,
 }
 

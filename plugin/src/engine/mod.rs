@@ -31,7 +31,9 @@ use std::fmt;
 
 use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
 
-use crate::config::{ConfigError, ConfigIssue, DecisionHeaderNames, PolicyConfig, TlsVersion};
+use crate::config::{
+    ConfigError, ConfigIssue, DecisionHeaderNames, PolicyConfig, Precedence, TlsVersion,
+};
 use auth::{AuthOutcome, Provider};
 use chunked::ChunkedVec;
 pub use request::{Allow, Decision, Deny, Request, RequestNeeds};
@@ -53,6 +55,8 @@ pub struct Engine {
     host_min_tls: Vec<Option<TlsVersion>>,
     providers: Vec<(String, Provider)>,
     headers: DecisionHeaderNames,
+    /// Which matching route wins.
+    precedence: Precedence,
     allow_semicolon: bool,
     /// Lookup scratch space, reused across requests (a worker VM is single-threaded).
     buffer: RefCell<MatchBuffer>,
@@ -107,6 +111,7 @@ impl Engine {
             hosts,
             auth_providers,
             decision_headers,
+            precedence,
         } = config;
         let mut issues: Vec<ConfigIssue> = Vec::new();
         let provider_map = auth::compile_providers(auth_providers, &mut issues);
@@ -290,6 +295,7 @@ impl Engine {
                 host_min_tls,
                 providers,
                 headers: decision_headers,
+                precedence,
                 allow_semicolon: ALLOW_SEMICOLON_DEFAULT,
                 buffer: RefCell::new(MatchBuffer::new()),
             }),
@@ -373,28 +379,10 @@ impl Engine {
             util::OrEmpty(self.trie.host_pattern(host_id)),
             candidates.len()
         ));
-        let mut chosen = None;
-        'candidates: for candidate in candidates.iter() {
-            for &index in self.group_members(candidate.value) {
-                let Some(route) = self.routes.get(index as usize) else {
-                    continue;
-                };
-                match route.predicates_hold(request) {
-                    Ok(()) => {
-                        trace.step(format_args!(
-                            "route '{}' ({}) taken",
-                            route.id, route.path_match
-                        ));
-                        chosen = Some(route);
-                        break 'candidates;
-                    }
-                    Err(why) => trace.step(format_args!(
-                        "route '{}' ({}) skipped: {why}",
-                        route.id, route.path_match
-                    )),
-                }
-            }
-        }
+        let chosen = match self.precedence {
+            Precedence::MostSpecific => self.most_specific(request, &candidates, trace),
+            Precedence::FirstMatch => self.first_match(request, &candidates, trace),
+        };
         let Some(route) = chosen else {
             return Decision::Deny(Deny::new(
                 404,
@@ -404,6 +392,82 @@ impl Engine {
         };
         drop(cached);
         self.decide_on_route(request, route, &normalized, trace)
+    }
+
+    /// The first candidate, most specific first, whose methods and headers hold.
+    fn most_specific(
+        &self,
+        request: &Request,
+        candidates: &trie_routes::Candidates<'_, RouteGroup>,
+        trace: &mut dyn Trace,
+    ) -> Option<&CompiledRoute> {
+        for candidate in candidates.iter() {
+            for &index in self.group_members(candidate.value) {
+                let Some(route) = self.routes.get(index as usize) else {
+                    continue;
+                };
+                match route.predicates_hold(request) {
+                    Ok(()) => {
+                        trace.step(format_args!(
+                            "route '{}' ({}) taken: precedence most_specific, the most specific \
+                             candidate whose predicates hold",
+                            route.id, route.path_match
+                        ));
+                        return Some(route);
+                    }
+                    Err(why) => trace.step(format_args!(
+                        "route '{}' ({}) skipped: {why}",
+                        route.id, route.path_match
+                    )),
+                }
+            }
+        }
+        None
+    }
+
+    /// Among all candidates (every route of the host matching the path, which the trie lists
+    /// whatever their count in the policy), the one declared first whose methods and headers
+    /// hold: Envoy's linear first-match order, without the linear scan. Route indices grow
+    /// with declaration order, and all candidates belong to the one host entry selected.
+    fn first_match(
+        &self,
+        request: &Request,
+        candidates: &trie_routes::Candidates<'_, RouteGroup>,
+        trace: &mut dyn Trace,
+    ) -> Option<&CompiledRoute> {
+        let mut best: Option<(u32, &CompiledRoute)> = None;
+        for candidate in candidates.iter() {
+            // A group's members are in declaration order: past the best so far, none can win.
+            for &index in self.group_members(candidate.value) {
+                if best.is_some_and(|(declared, _)| declared < index) {
+                    break;
+                }
+                let Some(route) = self.routes.get(index as usize) else {
+                    continue;
+                };
+                match route.predicates_hold(request) {
+                    Ok(()) => {
+                        trace.step(format_args!(
+                            "route '{}' ({}) holds",
+                            route.id, route.path_match
+                        ));
+                        best = Some((index, route));
+                        break;
+                    }
+                    Err(why) => trace.step(format_args!(
+                        "route '{}' ({}) skipped: {why}",
+                        route.id, route.path_match
+                    )),
+                }
+            }
+        }
+        let (_, route) = best?;
+        trace.step(format_args!(
+            "route '{}' ({}) taken: precedence first_match, declared first among the \
+             candidates whose predicates hold",
+            route.id, route.path_match
+        ));
+        Some(route)
     }
 
     fn decide_on_route(
@@ -634,3 +698,6 @@ mod tests;
 
 #[cfg(test)]
 mod client_cert_tests;
+
+#[cfg(test)]
+mod precedence_tests;
