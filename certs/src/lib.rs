@@ -40,6 +40,7 @@ mod cert;
 mod der;
 mod error;
 mod name;
+mod name_constraints;
 mod path;
 mod pem;
 mod sm2v;
@@ -56,6 +57,7 @@ pub use cache::{
 };
 pub use cert::{MAX_CERTIFICATE_BYTES, MAX_EXTENSIONS};
 pub use error::{ChainError, StoreError};
+pub use name_constraints::MAX_NAME_CONSTRAINT_CHECKS;
 pub use path::VerifiedPath;
 pub use pem::MAX_PEM_BYTES;
 pub use store::{DEFAULT_SM2_ID, MAX_SM2_ID_BYTES, MAX_TRUST_ANCHORS, TrustStore};

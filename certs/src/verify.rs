@@ -16,6 +16,7 @@ use crate::cache::LinkMemory;
 use crate::cert::{BasicConstraints, Cert, KeyUsage, eku_contains, oid};
 use crate::der::oid_to_string;
 use crate::error::ChainError;
+use crate::name_constraints::{self, NameConstraints};
 use crate::path::VerifiedPath;
 use crate::store::TrustStore;
 use crate::time::UnixTime;
@@ -93,6 +94,7 @@ pub(crate) fn verify_with_links<I: AsRef<[u8]>>(
         signatures: 0,
         paths: 0,
         links,
+        name_checks: name_constraints::Budget::default(),
     };
     let mut path = vec![0usize];
     let anchor = search.build(&mut path).map_err(|(_, e)| e)?;
@@ -152,9 +154,9 @@ fn check_validity_window(
 }
 
 /// RFC 5280 §4.2 and §6.1.4 (o): a certificate with a critical extension we do not process is
-/// rejected. Processed: basicConstraints, keyUsage, extKeyUsage, subjectAltName, and the key
-/// identifiers (informational). nameConstraints and policies are not processed, so a critical one
-/// rejects the certificate.
+/// rejected. Processed: basicConstraints, keyUsage, extKeyUsage, subjectAltName, nameConstraints
+/// and the key identifiers. Certificate policies are not processed, so a critical one rejects the
+/// certificate.
 fn check_critical_extensions(cert: &Cert<'_>) -> Result<(), ChainError> {
     match cert.extensions.unknown_critical {
         Some(id) => Err(ChainError::UnknownCriticalExtension {
@@ -167,7 +169,8 @@ fn check_critical_extensions(cert: &Cert<'_>) -> Result<(), ChainError> {
 
 /// TLS client authentication (RFC 5246 §7.4.8 / RFC 8446 §4.4.3: the client signs): keyUsage, when
 /// present, must assert digitalSignature (RFC 5280 §4.2.1.3); extendedKeyUsage, when present, must
-/// contain id-kp-clientAuth (RFC 5280 §4.2.1.12; anyExtendedKeyUsage is not accepted, as in webpki).
+/// contain id-kp-clientAuth or anyExtendedKeyUsage (RFC 5280 §4.2.1.12: anyExtendedKeyUsage means
+/// the issuer places no restriction; an empty extendedKeyUsage is rejected when parsed).
 fn check_client_auth_usage(leaf: &Cert<'_>) -> Result<(), ChainError> {
     if leaf
         .extensions
@@ -178,11 +181,9 @@ fn check_client_auth_usage(leaf: &Cert<'_>) -> Result<(), ChainError> {
             subject: leaf.subject_text(),
         });
     }
-    if leaf
-        .extensions
-        .ext_key_usage
-        .is_some_and(|eku| !eku_contains(eku, oid::KP_CLIENT_AUTH))
-    {
+    if leaf.extensions.ext_key_usage.is_some_and(|eku| {
+        !eku_contains(eku, oid::KP_CLIENT_AUTH) && !eku_contains(eku, oid::ANY_EXTENDED_KEY_USAGE)
+    }) {
         return Err(ChainError::NotClientAuth {
             subject: leaf.subject_text(),
         });
@@ -233,6 +234,8 @@ struct Search<'s, 'c, 'l> {
     signatures: usize,
     paths: usize,
     links: Option<&'l mut LinkMemory>,
+    /// (name × subtree) comparisons made so far, across every path tried.
+    name_checks: name_constraints::Budget,
 }
 
 /// A failed attempt: the error and how many signatures of that path verified before it.
@@ -299,7 +302,13 @@ impl<'c> Search<'_, 'c, '_> {
                     )
                 })
                 .map_err(|e| (0, e))
-                .and_then(|()| self.check_signatures(path, ai));
+                .and_then(|()| self.check_signatures(path, ai))
+                // Name constraints are judged on an authenticated path only; a failure there
+                // outranks every failure of a path whose signatures did not all verify.
+                .and_then(|()| {
+                    self.check_name_constraints(path, ai)
+                        .map_err(|e| (path.len() + 1, e))
+                });
             match attempt {
                 Ok(()) => return Ok(ai),
                 Err(e @ (_, ChainError::BudgetExceeded { .. })) => return Err(e),
@@ -364,6 +373,56 @@ impl<'c> Search<'_, 'c, '_> {
                 },
             )
         }))
+    }
+
+    /// RFC 5280 §6.1.3 (b)/(c), §6.1.4 (g): applies the nameConstraints of every CA on the path
+    /// (the anchor included) to the names of every certificate below it, skipping self-issued
+    /// intermediates. A path without nameConstraints costs nothing here.
+    fn check_name_constraints(&mut self, path: &[usize], anchor: usize) -> Result<(), ChainError> {
+        let certs = self.certs;
+        let anchor = self.store.anchors.get(anchor).ok_or(ChainError::Empty)?;
+        let anchor_nc = anchor
+            .name_constraints
+            .as_ref()
+            .map(|(subtrees, critical)| NameConstraints {
+                subtrees,
+                critical: *critical,
+            });
+        let on_path: Vec<&Cert<'_>> = path.iter().filter_map(|&i| certs.get(i)).collect();
+        let mut constraining: Vec<(usize, NameConstraints<'_>, SubjectText<'_>)> = Vec::new();
+        for (pos, ca) in on_path.iter().enumerate().skip(1) {
+            if let Some(nc) = ca.extensions.name_constraints {
+                constraining.push((pos, nc, Box::new(|| ca.subject_text())));
+            }
+        }
+        if let Some(nc) = anchor_nc {
+            constraining.push((on_path.len(), nc, Box::new(|| anchor.subject_text.clone())));
+        }
+        if constraining.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<_> = on_path
+            .iter()
+            .enumerate()
+            .map(|(depth, c)| name_constraints::names_of(c, depth == 0))
+            .collect();
+        for (pos, nc, ca_subject) in &constraining {
+            for (depth, (cert, cert_names)) in on_path.iter().zip(&names).enumerate().take(*pos) {
+                // §6.1.3 (b): self-issued intermediates are exempt; the leaf never is.
+                if depth > 0 && cert.is_self_issued() {
+                    continue;
+                }
+                name_constraints::check(
+                    *nc,
+                    ca_subject,
+                    cert_names,
+                    &|| cert.subject_text(),
+                    depth,
+                    &mut self.name_checks,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Checks every signature of `path` ending at anchor `anchor`, from the anchor down. A
@@ -476,6 +535,9 @@ impl<'c> Search<'_, 'c, '_> {
         }
     }
 }
+
+/// The RFC 4514 subject of a certificate, computed only for an error message.
+type SubjectText<'a> = Box<dyn Fn() -> String + 'a>;
 
 /// Which certificate issues a link.
 #[derive(Clone, Copy)]
