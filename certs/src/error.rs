@@ -83,6 +83,15 @@ pub enum ChainError {
         /// The issuer name that could not be found.
         issuer: String,
     },
+    /// A path ends at a self-issued certificate that is not a trust anchor (a presented root
+    /// nobody trusts), with no further issuer to try.
+    #[error(
+        "untrusted root: the path ends at the self-issued {subject}, which is not a trust anchor"
+    )]
+    UntrustedRoot {
+        /// The self-issued certificate.
+        subject: String,
+    },
     /// Path building gave up: the chain is longer than the depth limit.
     #[error("path too long: more than {limit} intermediates")]
     PathTooLong {
@@ -222,6 +231,7 @@ impl ChainError {
             ChainError::NotClientAuth { .. } => "not_client_auth",
             ChainError::MissingDigitalSignature { .. } => "key_usage",
             ChainError::UnknownIssuer { .. } => "unknown_issuer",
+            ChainError::UntrustedRoot { .. } => "untrusted_root",
             ChainError::PathTooLong { .. } => "path_too_long",
             ChainError::NotCa { .. } => "issuer_not_ca",
             ChainError::PathLenExceeded { .. } => "path_len_exceeded",
@@ -245,7 +255,7 @@ impl ChainError {
     /// malformed input) are returned before path building starts and never compete.
     pub fn rank(&self) -> u8 {
         match self {
-            ChainError::UnknownIssuer { .. } => 0,
+            ChainError::UnknownIssuer { .. } | ChainError::UntrustedRoot { .. } => 0,
             ChainError::PathTooLong { .. } => 1,
             ChainError::Expired { .. } | ChainError::NotYetValid { .. } => 2,
             ChainError::NotCa { .. }
