@@ -286,24 +286,34 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
         r
     }
 
-    /// The outcome of "`child` is signed by `issuer`", verified at most once per search.
-    fn link(&mut self, child: usize, issuer: IssuerRef) -> Result<(), ChainError> {
-        if let Some((_, _, outcome)) = self
-            .checked
-            .iter()
-            .find(|(c, i, _)| *c == child && *i == issuer)
-        {
-            return outcome.clone();
-        }
-        let spki: &[u8] = match issuer {
-            IssuerRef::Anchor(a) => self
-                .store
+    /// The SubjectPublicKeyInfo DER of an issuer.
+    fn issuer_spki<'x>(&self, issuer: IssuerRef) -> Result<&'x [u8], ChainError>
+    where
+        's: 'x,
+        'c: 'x,
+    {
+        let store: &'s TrustStore = self.store;
+        match issuer {
+            IssuerRef::Anchor(a) => store
                 .anchors
                 .get(a)
                 .map(|a| a.spki.as_slice())
-                .ok_or(ChainError::Empty)?,
-            IssuerRef::Presented(i) => self.cert(i)?.spki,
-        };
+                .ok_or(ChainError::Empty),
+            IssuerRef::Presented(i) => Ok(self.cert(i)?.spki),
+        }
+    }
+
+    /// The outcome of "`child` is signed by the key of `issuer`", verified at most once per
+    /// search for each (child, issuer key): cross-certificates and copies sharing a key share it.
+    fn link(&mut self, child: usize, issuer: IssuerRef) -> Result<(), ChainError> {
+        let spki = self.issuer_spki(issuer)?;
+        let earlier = self
+            .checked
+            .iter()
+            .find(|(c, i, _)| *c == child && self.issuer_spki(*i).is_ok_and(|other| other == spki));
+        if let Some((_, _, outcome)) = earlier {
+            return outcome.clone();
+        }
         let outcome = self.check_link(child, issuer, spki);
         // A budget failure is not an outcome of the link: it ends the search.
         if !matches!(outcome, Err(ChainError::BudgetExceeded { .. })) {

@@ -10,7 +10,8 @@
 # so a test notices a script change without regenerated fixtures. Files:
 #   roots.pem             the trust anchors of these cases (one SM2, one P-256 root)
 #   <alg>-<name>.crt.pem  one certificate
-#   chains/<alg>-<case>.pem  leaf first, then intermediates
+#   chains/<alg>-<case>.pem  leaf first, then intermediates (nc-*, nested-*: name constraints;
+#                         pb-*: path-building shapes)
 set -euo pipefail
 
 OPENSSL=${OPENSSL:-openssl}
@@ -167,6 +168,8 @@ A="$O/OU=Dept A"
 ROOT_FROM=20250101000000Z ROOT_TO=20550101000000Z
 INT_FROM=20250101000000Z INT_TO=20350101000000Z
 LEAF_FROM=20250601000000Z LEAF_TO=20270601000000Z
+# More decoys than MAX_SIGNATURE_CHECKS (32), so the hostile chain must stop on the budget.
+DECOYS=36
 GOOD="DNS:api.dept-a.example, URI:spiffe://svc.dept-a.example/client/x, email:bob@dept-a.example, IP:10.1.2.3"
 
 for alg in sm2 p256; do
@@ -206,6 +209,35 @@ for alg in sm2 p256; do
   key $alg-other $alg; issue $alg-int-othername $alg-other "$O/CN=Trieguard NC $alg otherName" $alg-root int_othername $INT_FROM $INT_TO
   SAN="DNS:api.dept-a.example" issue $alg-under-othername $alg-leaf "$O/CN=under othername" $alg-int-othername leaf $LEAF_FROM $LEAF_TO
   chain $alg-nc-unsupported-form $alg-under-othername $alg-int-othername
+
+  # --- Path-building shapes (RFC 4158). S and Z are roots nobody trusts.
+  key $alg-s $alg; issue $alg-root-s $alg-s "$O/CN=Trieguard PB $alg Untrusted S" self root $ROOT_FROM $ROOT_TO
+  key $alg-z $alg; issue $alg-root-z $alg-z "$O/CN=Trieguard PB $alg Untrusted Z" self root $ROOT_FROM $ROOT_TO
+  # X is cross-signed by S and by the trusted root; Y by X and by Z. Presented so that every
+  # dead end comes first: leaf, Y-by-Z, Z, Y-by-X, X-by-S, S, X-by-root.
+  key $alg-x $alg
+  issue $alg-x-by-s $alg-x "$O/CN=Trieguard PB $alg X" $alg-root-s int $INT_FROM $INT_TO
+  issue $alg-x-by-root $alg-x "$O/CN=Trieguard PB $alg X" $alg-root int $INT_FROM $INT_TO
+  key $alg-y $alg
+  issue $alg-y-by-z $alg-y "$O/CN=Trieguard PB $alg Y" $alg-root-z int $INT_FROM $INT_TO
+  issue $alg-y-by-x $alg-y "$O/CN=Trieguard PB $alg Y" $alg-x-by-root int $INT_FROM $INT_TO
+  SAN="DNS:cross.dept-a.example" issue $alg-pb-leaf $alg-leaf "$O/CN=cross" $alg-y-by-x leaf $LEAF_FROM $LEAF_TO
+  chain $alg-pb-cross-signed $alg-pb-leaf $alg-y-by-z $alg-root-z $alg-y-by-x $alg-x-by-s $alg-root-s $alg-x-by-root
+  # Many candidate issuers with the leaf's issuer name: DECOYS self-signed CAs (other keys) before
+  # the real Hub. A second leaf whose Hub is not presented makes a hostile chain of decoys only.
+  key $alg-hub $alg; issue $alg-hub $alg-hub "$O/CN=Trieguard PB $alg Hub" $alg-root int $INT_FROM $INT_TO
+  SAN="DNS:hub.dept-a.example" issue $alg-hub-leaf $alg-leaf "$O/CN=hub" $alg-hub leaf $LEAF_FROM $LEAF_TO
+  key $alg-hub-missing $alg; issue $alg-hub-missing $alg-hub-missing "$O/CN=Trieguard PB $alg Hub" self root $ROOT_FROM $ROOT_TO
+  SAN="DNS:hub.dept-a.example" issue $alg-hostile-leaf $alg-leaf "$O/CN=hostile" $alg-hub-missing leaf $LEAF_FROM $LEAF_TO
+  decoys=()
+  for i in $(seq 1 $DECOYS); do
+    key $alg-decoy-$i $alg
+    issue $alg-decoy-$i $alg-decoy-$i "$O/CN=Trieguard PB $alg Hub" self root $ROOT_FROM $ROOT_TO
+    decoys+=($alg-decoy-$i)
+  done
+  chain $alg-pb-many-candidates $alg-hub-leaf "${decoys[@]:0:8}" $alg-hub
+  chain $alg-pb-hostile $alg-hostile-leaf "${decoys[@]}"
+  for d in "${decoys[@]}" $alg-hub-missing; do rm "$OUT/$d.crt.pem"; done
 done
 
 cat "$OUT/sm2-root.crt.pem" "$OUT/p256-root.crt.pem" > "$OUT/roots.pem"
