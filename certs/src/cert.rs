@@ -7,6 +7,7 @@
 
 use crate::der::{self, DerError, DerResult, Reader, bit_string_octets, tag};
 use crate::name;
+use crate::name_constraints::{self, NameConstraints};
 use crate::time::{UnixTime, decode_time};
 
 /// Largest certificate accepted, in DER bytes. Real client and CA certificates are 0.5–2 KiB and an
@@ -35,6 +36,10 @@ pub(crate) mod oid {
     pub(crate) const SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
     /// id-ce-authorityKeyIdentifier 2.5.29.35.
     pub(crate) const AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
+    /// id-ce-nameConstraints 2.5.29.30.
+    pub(crate) const NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
+    /// anyExtendedKeyUsage 2.5.29.37.0.
+    pub(crate) const ANY_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
     /// id-kp-clientAuth 1.3.6.1.5.5.7.3.2.
     pub(crate) const KP_CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
 }
@@ -59,6 +64,13 @@ impl KeyUsage {
     }
 }
 
+/// authorityKeyIdentifier (RFC 5280 §4.2.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AuthorityKeyId<'a> {
+    /// keyIdentifier `[0]` octets, non-empty, when present.
+    pub(crate) key_id: Option<&'a [u8]>,
+}
+
 /// The extensions this crate interprets, plus the first critical one it does not.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Extensions<'a> {
@@ -68,6 +80,12 @@ pub(crate) struct Extensions<'a> {
     pub(crate) ext_key_usage: Option<&'a [u8]>,
     /// `GeneralNames` contents (validated).
     pub(crate) subject_alt_name: Option<&'a [u8]>,
+    /// nameConstraints (validated), RFC 5280 §4.2.1.10.
+    pub(crate) name_constraints: Option<NameConstraints<'a>>,
+    /// subjectKeyIdentifier's keyIdentifier octets (RFC 5280 §4.2.1.2), non-empty.
+    pub(crate) subject_key_id: Option<&'a [u8]>,
+    /// authorityKeyIdentifier (RFC 5280 §4.2.1.1): present, with its keyIdentifier if any.
+    pub(crate) authority_key_id: Option<AuthorityKeyId<'a>>,
     /// The OID contents of the first critical extension not listed in [`oid`].
     pub(crate) unknown_critical: Option<&'a [u8]>,
 }
@@ -239,7 +257,11 @@ fn parse_extensions(contents: &[u8]) -> DerResult<Extensions<'_>> {
             oid::KEY_USAGE => out.key_usage = Some(parse_key_usage(value)?),
             oid::EXT_KEY_USAGE => out.ext_key_usage = Some(parse_ext_key_usage(value)?),
             oid::SUBJECT_ALT_NAME => out.subject_alt_name = Some(parse_general_names(value)?),
-            oid::SUBJECT_KEY_ID | oid::AUTHORITY_KEY_ID => {}
+            oid::NAME_CONSTRAINTS => {
+                out.name_constraints = Some(name_constraints::parse(value, critical)?);
+            }
+            oid::SUBJECT_KEY_ID => out.subject_key_id = Some(parse_subject_key_id(value)?),
+            oid::AUTHORITY_KEY_ID => out.authority_key_id = Some(parse_authority_key_id(value)?),
             _ if critical && out.unknown_critical.is_none() => out.unknown_critical = Some(id),
             _ => {}
         }
@@ -289,18 +311,83 @@ fn parse_ext_key_usage(value: &[u8]) -> DerResult<&[u8]> {
     Ok(seq)
 }
 
-/// GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName; dNSName and URI must be IA5 (ASCII).
+/// GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (RFC 5280 §4.2.1.6): not empty; IA5
+/// forms ASCII; an iPAddress 4 or 16 octets; a directoryName one valid Name.
 fn parse_general_names(value: &[u8]) -> DerResult<&[u8]> {
     let seq = der::single(value, tag::SEQUENCE, "subjectAltName: expected SEQUENCE")?.contents;
     let mut r = Reader::new(seq);
+    if r.is_empty() {
+        return Err(DerError("subjectAltName: empty"));
+    }
     while !r.is_empty() {
-        let gn = r.read()?;
-        let textual = gn.tag == tag::context_primitive(2) || gn.tag == tag::context_primitive(6);
-        if textual && !gn.contents.is_ascii() {
-            return Err(DerError("subjectAltName: non-ASCII dNSName or URI"));
+        if let name_constraints::GeneralName::Ip(octets) =
+            name_constraints::general_name(r.read()?)?
+            && octets.len() != 4
+            && octets.len() != 16
+        {
+            return Err(DerError("subjectAltName: iPAddress is not 4 or 16 octets"));
         }
     }
     Ok(seq)
+}
+
+/// SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING; an empty identifier identifies
+/// nothing and is rejected.
+fn parse_subject_key_id(value: &[u8]) -> DerResult<&[u8]> {
+    let id = der::single(
+        value,
+        tag::OCTET_STRING,
+        "subjectKeyIdentifier: expected OCTET STRING",
+    )?;
+    if id.contents.is_empty() {
+        return Err(DerError("subjectKeyIdentifier: empty"));
+    }
+    Ok(id.contents)
+}
+
+/// AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] KeyIdentifier OPTIONAL,
+/// authorityCertIssuer [1] GeneralNames OPTIONAL, authorityCertSerialNumber [2] INTEGER OPTIONAL }
+/// (§4.2.1.1: the last two appear together or not at all).
+fn parse_authority_key_id(value: &[u8]) -> DerResult<AuthorityKeyId<'_>> {
+    let seq = der::single(
+        value,
+        tag::SEQUENCE,
+        "authorityKeyIdentifier: expected SEQUENCE",
+    )?;
+    let mut r = Reader::new(seq.contents);
+    let key_id = match r.optional(tag::context_primitive(0))? {
+        Some(id) if id.contents.is_empty() => {
+            return Err(DerError("authorityKeyIdentifier: empty keyIdentifier"));
+        }
+        Some(id) => Some(id.contents),
+        None => None,
+    };
+    let issuer = r.optional(tag::context_constructed(1))?;
+    let serial = r.optional(tag::context_primitive(2))?;
+    r.finish("authorityKeyIdentifier: trailing data")?;
+    if issuer.is_some() != serial.is_some() {
+        return Err(DerError(
+            "authorityKeyIdentifier: authorityCertIssuer without authorityCertSerialNumber or the reverse",
+        ));
+    }
+    if let Some(issuer) = issuer {
+        let mut g = Reader::new(issuer.contents);
+        if g.is_empty() {
+            return Err(DerError(
+                "authorityKeyIdentifier: empty authorityCertIssuer",
+            ));
+        }
+        while !g.is_empty() {
+            name_constraints::general_name(g.read()?)?;
+        }
+    }
+    if let Some(serial) = serial {
+        der::check_integer(serial.contents)?;
+    }
+    if key_id.is_none() && issuer.is_none() {
+        return Err(DerError("authorityKeyIdentifier: empty"));
+    }
+    Ok(AuthorityKeyId { key_id })
 }
 
 /// Extended key usage contains `purpose` (an OID's contents).

@@ -83,6 +83,15 @@ pub enum ChainError {
         /// The issuer name that could not be found.
         issuer: String,
     },
+    /// A path ends at a self-issued certificate that is not a trust anchor (a presented root
+    /// nobody trusts), with no further issuer to try.
+    #[error(
+        "untrusted root: the path ends at the self-issued {subject}, which is not a trust anchor"
+    )]
+    UntrustedRoot {
+        /// The self-issued certificate.
+        subject: String,
+    },
     /// Path building gave up: the chain is longer than the depth limit.
     #[error("path too long: more than {limit} intermediates")]
     PathTooLong {
@@ -153,6 +162,52 @@ pub enum ChainError {
         /// The issuer whose key was tried.
         issuer: String,
     },
+    /// A name of a certificate lies within an excluded subtree of a CA above it
+    /// (RFC 5280 §4.2.1.10, §6.1.3 (b)/(c)).
+    #[error(
+        "name constraint violated: {name} of certificate at depth {depth} ({subject}) is within the excluded subtree {constraint} of {ca}"
+    )]
+    NameExcluded {
+        /// The name, with its form (`dNSName "api.dept-b.example"`).
+        name: String,
+        /// The certificate carrying the name.
+        subject: String,
+        /// Its position on the path: 0 is the leaf, 1 its issuer, …
+        depth: usize,
+        /// The excluded subtree, with its form.
+        constraint: String,
+        /// The constraining CA.
+        ca: String,
+    },
+    /// A name of a certificate lies outside every permitted subtree of its form of a CA above it
+    /// (RFC 5280 §4.2.1.10, §6.1.3 (b)/(c)).
+    #[error(
+        "name constraint violated: {name} of certificate at depth {depth} ({subject}) is not within any permitted {form} subtree of {ca}"
+    )]
+    NameNotPermitted {
+        /// The name, with its form.
+        name: String,
+        /// The certificate carrying the name.
+        subject: String,
+        /// Its position on the path: 0 is the leaf, 1 its issuer, …
+        depth: usize,
+        /// The name form whose permitted subtrees were checked.
+        form: &'static str,
+        /// The constraining CA.
+        ca: String,
+    },
+    /// A critical nameConstraints extension holds a subtree this verifier cannot evaluate
+    /// (otherName, x400Address, ediPartyName, registeredID, or minimum/maximum set), so the
+    /// constraint cannot be honoured (RFC 5280 §4.2.1.10).
+    #[error(
+        "unsupported name constraint in a critical nameConstraints extension: {form} ({subject})"
+    )]
+    UnsupportedNameConstraint {
+        /// The CA with the constraint.
+        subject: String,
+        /// What could not be evaluated.
+        form: &'static str,
+    },
     /// Path building hit a search budget (signatures checked or paths tried).
     #[error("verification budget exceeded: more than {limit} {what}")]
     BudgetExceeded {
@@ -176,6 +231,7 @@ impl ChainError {
             ChainError::NotClientAuth { .. } => "not_client_auth",
             ChainError::MissingDigitalSignature { .. } => "key_usage",
             ChainError::UnknownIssuer { .. } => "unknown_issuer",
+            ChainError::UntrustedRoot { .. } => "untrusted_root",
             ChainError::PathTooLong { .. } => "path_too_long",
             ChainError::NotCa { .. } => "issuer_not_ca",
             ChainError::PathLenExceeded { .. } => "path_len_exceeded",
@@ -184,6 +240,9 @@ impl ChainError {
             ChainError::UnsupportedPublicKey { .. } => "unsupported_key",
             ChainError::KeyAlgorithmMismatch { .. } => "key_algorithm_mismatch",
             ChainError::BadSignature { .. } => "bad_signature",
+            ChainError::NameExcluded { .. } => "name_excluded",
+            ChainError::NameNotPermitted { .. } => "name_not_permitted",
+            ChainError::UnsupportedNameConstraint { .. } => "unsupported_name_constraint",
             ChainError::BudgetExceeded { .. } => "budget_exceeded",
         }
     }
@@ -196,17 +255,19 @@ impl ChainError {
     /// malformed input) are returned before path building starts and never compete.
     pub fn rank(&self) -> u8 {
         match self {
-            ChainError::UnknownIssuer { .. } => 0,
+            ChainError::UnknownIssuer { .. } | ChainError::UntrustedRoot { .. } => 0,
             ChainError::PathTooLong { .. } => 1,
             ChainError::Expired { .. } | ChainError::NotYetValid { .. } => 2,
             ChainError::NotCa { .. }
             | ChainError::PathLenExceeded { .. }
             | ChainError::MissingKeyCertSign { .. }
-            | ChainError::UnknownCriticalExtension { .. } => 3,
+            | ChainError::UnknownCriticalExtension { .. }
+            | ChainError::UnsupportedNameConstraint { .. } => 3,
             ChainError::UnsupportedPublicKey { .. }
             | ChainError::UnsupportedSignatureAlgorithm { .. }
             | ChainError::KeyAlgorithmMismatch { .. } => 4,
             ChainError::BadSignature { .. } => 5,
+            ChainError::NameExcluded { .. } | ChainError::NameNotPermitted { .. } => 6,
             ChainError::Empty
             | ChainError::TooLarge { .. }
             | ChainError::Malformed { .. }

@@ -40,7 +40,9 @@ mod cert;
 mod der;
 mod error;
 mod name;
+mod name_constraints;
 mod path;
+mod path_builder;
 mod pem;
 mod sm2v;
 mod store;
@@ -56,13 +58,13 @@ pub use cache::{
 };
 pub use cert::{MAX_CERTIFICATE_BYTES, MAX_EXTENSIONS};
 pub use error::{ChainError, StoreError};
+pub use name_constraints::MAX_NAME_CONSTRAINT_CHECKS;
 pub use path::VerifiedPath;
+pub use path_builder::{MAX_PATH_DEPTH, MAX_PATHS_TRIED, MAX_SIGNATURE_CHECKS};
 pub use pem::MAX_PEM_BYTES;
 pub use store::{DEFAULT_SM2_ID, MAX_SM2_ID_BYTES, MAX_TRUST_ANCHORS, TrustStore};
 pub use time::{UnixTime, format_rfc3339, parse_rfc3339};
-pub use verify::{
-    MAX_INTERMEDIATES, MAX_PATH_DEPTH, MAX_PATHS_TRIED, MAX_SIGNATURE_CHECKS, verify_chain,
-};
+pub use verify::{MAX_INTERMEDIATES, verify_chain};
 pub use xfcc::{
     ElementSelector, MAX_XFCC_BYTES, MAX_XFCC_ELEMENTS, MAX_XFCC_PAIRS, Xfcc, XfccElement,
     XfccError, url_decode,

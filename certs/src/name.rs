@@ -31,6 +31,7 @@ const ATTRIBUTE_NAMES: &[(&[u8], &str)] = &[
 ];
 
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+const OID_EMAIL_ADDRESS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01];
 
 /// One `AttributeTypeAndValue`: the type OID's contents and the value TLV.
 struct Attribute<'a> {
@@ -178,6 +179,38 @@ pub(crate) fn common_name(name: &[u8]) -> Option<String> {
         }
     });
     cn
+}
+
+/// The most specific common name as borrowed text, when it is a UTF8String, PrintableString or
+/// IA5String (what name constraints compare as a dNSName candidate).
+pub(crate) fn common_name_raw(name: &[u8]) -> Option<&str> {
+    let mut cn = None;
+    let _ = for_each_attribute(name, |_, a| {
+        if a.oid == OID_COMMON_NAME {
+            cn = match a.value_tag {
+                tag::UTF8_STRING | tag::PRINTABLE_STRING | tag::IA5_STRING => {
+                    core::str::from_utf8(a.value).ok()
+                }
+                _ => None,
+            };
+        }
+    });
+    cn
+}
+
+/// The `emailAddress` attributes (PKCS #9, IA5String) of a Name, which RFC 5280 §4.2.1.10 checks
+/// against rfc822Name subtrees when the certificate has no rfc822Name SAN.
+pub(crate) fn email_addresses(name: &[u8]) -> Vec<&str> {
+    let mut out = Vec::new();
+    let _ = for_each_attribute(name, |_, a| {
+        if a.oid == OID_EMAIL_ADDRESS
+            && a.value_tag == tag::IA5_STRING
+            && let Ok(s) = core::str::from_utf8(a.value)
+        {
+            out.push(s);
+        }
+    });
+    out
 }
 
 #[cfg(test)]

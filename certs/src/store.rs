@@ -32,6 +32,10 @@ pub(crate) struct Anchor {
     pub(crate) not_after: UnixTime,
     pub(crate) basic_constraints: Option<BasicConstraints>,
     pub(crate) key_usage: Option<KeyUsage>,
+    /// The anchor's subjectKeyIdentifier (orders issuer candidates).
+    pub(crate) subject_key_id: Option<Vec<u8>>,
+    /// The anchor's own nameConstraints (subtrees DER, critical), applied to the whole path.
+    pub(crate) name_constraints: Option<(Vec<u8>, bool)>,
 }
 
 /// The trusted roots for chain verification.
@@ -109,6 +113,11 @@ impl TrustStore {
                 not_after: cert.not_after,
                 basic_constraints: cert.extensions.basic_constraints,
                 key_usage: cert.extensions.key_usage,
+                subject_key_id: cert.extensions.subject_key_id.map(<[u8]>::to_vec),
+                name_constraints: cert
+                    .extensions
+                    .name_constraints
+                    .map(|nc| (nc.subtrees.to_vec(), nc.critical)),
             });
         }
         if anchors.is_empty() {

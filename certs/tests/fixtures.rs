@@ -160,7 +160,7 @@ const REJECTIONS: &[(&str, &str)] = &[
     ("unknown-critical", "unknown_critical_extension"),
     ("unsupported-algorithm", "unsupported_algorithm"),
     ("key-mismatch", "key_algorithm_mismatch"),
-    ("loop", "budget_exceeded"),
+    ("loop", "untrusted_root"),
 ];
 
 #[test]
@@ -215,7 +215,8 @@ fn error_messages_are_precise() {
     );
     assert_eq!(
         msg("loop"),
-        "verification budget exceeded: more than 64 issuer candidates tried"
+        "untrusted root: the path ends at the self-issued CN=Stranger SM2 Root,O=Trieguard Test,C=CN, \
+         which is not a trust anchor"
     );
 }
 
