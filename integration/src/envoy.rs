@@ -347,6 +347,8 @@ pub fn envoy_command(binary: &Path, config: &Path, dir: &Path) -> Command {
         .arg(config)
         .args(["--concurrency", "1", "--disable-hot-restart"])
         .args(["--log-level", "info"])
+        // Tests read the log while Envoy runs (the default flushes every 10 s).
+        .args(["--file-flush-interval-msec", "100"])
         .arg("--admin-address-path")
         .arg(dir.join("admin-address"))
         .arg("--log-path")

@@ -24,6 +24,7 @@ pub mod envoy;
 pub mod envoy_config;
 pub mod jwt_mint;
 pub mod paths;
+pub mod policy_files;
 pub mod static_server;
 pub mod tls;
 pub mod xfcc;

