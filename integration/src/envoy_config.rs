@@ -149,21 +149,12 @@ impl EnvoyConfig {
     "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
     singleton: true
     config:
-      name: trieguard_policy_service
-      root_id: trieguard
-      vm_config:
-        vm_id: trieguard
-        runtime: envoy.wasm.runtime.v8
-        code:
-          local:
-            filename: {wasm}
-      configuration:
-        "@type": type.googleapis.com/google.protobuf.StringValue
-        value: |
-{configuration}
+{config}
 "#,
-                wasm = yaml_string(&plugin.wasm.to_string_lossy()),
-                configuration = indent(service, 10),
+                config = indent(
+                    &wasm_plugin_yaml("trieguard_policy_service", None, &plugin.wasm, service),
+                    6
+                ),
             );
         }
         preamble
@@ -229,21 +220,16 @@ admin:
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
               config:
-                name: trieguard
-                root_id: trieguard
-                failure_policy: FAIL_CLOSED
-                vm_config:
-                  vm_id: trieguard
-                  runtime: envoy.wasm.runtime.v8
-                  code:
-                    local:
-                      filename: {wasm}
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: |
-{configuration}"#,
-                wasm = yaml_string(&plugin.wasm.to_string_lossy()),
-                configuration = indent(&plugin.configuration, 20),
+{config}"#,
+                config = indent(
+                    &wasm_plugin_yaml(
+                        "trieguard",
+                        Some("FAIL_CLOSED"),
+                        &plugin.wasm,
+                        &plugin.configuration
+                    ),
+                    16
+                ),
             );
         }
         y.push_str(
@@ -304,6 +290,36 @@ impl EnvoyConfig {
     }
 }
 
+/// A wasm `PluginConfig` (the filter's and the bootstrap service's `config:`), unindented:
+/// both load `wasm` into the VM `trieguard` (shared data is scoped by `vm_id`) with the
+/// plugin configuration as a `StringValue`.
+fn wasm_plugin_yaml(
+    name: &str,
+    failure_policy: Option<&str>,
+    wasm: &std::path::Path,
+    configuration: &str,
+) -> String {
+    format!(
+        r#"name: {name}
+root_id: trieguard{failure_policy}
+vm_config:
+  vm_id: trieguard
+  runtime: envoy.wasm.runtime.v8
+  code:
+    local:
+      filename: {wasm}
+configuration:
+  "@type": type.googleapis.com/google.protobuf.StringValue
+  value: |
+{configuration}"#,
+        failure_policy = failure_policy
+            .map(|policy| format!("\nfailure_policy: {policy}"))
+            .unwrap_or_default(),
+        wasm = yaml_string(&wasm.to_string_lossy()),
+        configuration = indent(configuration, 4),
+    )
+}
+
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
 fn yaml_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
@@ -348,5 +364,24 @@ mod tests {
             "                    {\n                      \"hosts\": []\n                    }"
         ));
         assert!(yaml.contains("socket_address: { address: 127.0.0.1, port_value: 8081 }"));
+    }
+
+    #[test]
+    fn the_policy_service_loads_the_filters_module_into_the_same_vm() {
+        let mut config = EnvoyConfig::new(
+            vec![],
+            Some(PluginSpec {
+                wasm: "/x/trieguard.wasm".into(),
+                configuration: "{\"policy_source\": {\"name\": \"main\"}}".into(),
+            }),
+        );
+        config.policy_service = Some("{\"fetch_policy\": {}}".into());
+        let yaml = config.render();
+        assert!(yaml.contains(
+            "    singleton: true\n    config:\n      name: trieguard_policy_service\n      root_id: trieguard\n      vm_config:\n        vm_id: trieguard\n"
+        ));
+        assert!(yaml.contains("        value: |\n          {\"fetch_policy\": {}}\n"));
+        assert_eq!(yaml.matches("vm_id: trieguard").count(), 2);
+        assert_eq!(yaml.matches("failure_policy: FAIL_CLOSED").count(), 1);
     }
 }

@@ -15,7 +15,6 @@
 use std::cell::{Cell, RefCell};
 use std::hash::{BuildHasher, Hasher};
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -26,7 +25,8 @@ use crate::engine::{Decision, Deny, Engine, Request, RequestNeeds};
 use crate::metrics::MetricIds;
 use crate::source::PluginConfiguration;
 
-mod gauges;
+mod clock;
+mod named_metrics;
 mod service;
 mod worker_source;
 
@@ -319,11 +319,7 @@ fn read_request(shared: &Shared) -> Result<Request, String> {
         request.source = string_property(&["source", "address"]);
     }
     if needs.clock {
-        request.now_unix_seconds = hostcalls::get_current_time()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        request.now_unix_seconds = clock::now_unix_seconds();
     }
     request.entropy = shared.next_random();
     Ok(request)

@@ -17,7 +17,8 @@ use crate::source::digest::PolicyDigest;
 use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
 use crate::source::handoff::{self, Manifest};
 
-use super::gauges::{NamedMetrics, now_ms};
+use super::clock::now_ms;
+use super::named_metrics::NamedMetrics;
 
 /// Largest response body read from the source: a piece, or a digest file.
 const MAX_RESPONSE_BYTES: usize = crate::source::MAX_PIECE_BYTES;

@@ -13,7 +13,7 @@ use crate::source::PolicySourceConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::handoff::{self, HandoffError, Manifest};
 
-use super::gauges::NamedMetrics;
+use super::named_metrics::NamedMetrics;
 
 /// What a worker knows about its source.
 pub(crate) struct WorkerSource {
@@ -21,6 +21,9 @@ pub(crate) struct WorkerSource {
     manifest_key: String,
     /// The generation last tried (applied or rejected): not tried again.
     tried_generation: Option<u64>,
+    /// CAS token of a manifest that could not be read: refused (and logged) once, not on
+    /// every tick.
+    refused_manifest: Option<u32>,
     /// Digest of the policy serving.
     serving: Option<PolicyDigest>,
     metrics: NamedMetrics,
@@ -33,6 +36,7 @@ impl WorkerSource {
             manifest_key: handoff::manifest_key(&config.name),
             config,
             tried_generation: None,
+            refused_manifest: None,
             serving: None,
             metrics: NamedMetrics::default(),
         }
@@ -51,8 +55,9 @@ impl WorkerSource {
     /// Looks for a new publication; returns the compiled engine when there is one that
     /// compiles. Failures are logged and counted, and the serving engine stays.
     pub(crate) fn check(&mut self) -> Option<Engine> {
-        let manifest = match hostcalls::get_shared_data(&self.manifest_key) {
-            Ok((Some(bytes), _)) => Manifest::decode(&bytes),
+        let (manifest, cas) = match hostcalls::get_shared_data(&self.manifest_key) {
+            Ok((Some(_), cas)) if cas.is_some() && cas == self.refused_manifest => return None,
+            Ok((Some(bytes), cas)) => (Manifest::decode(&bytes), cas),
             Ok((None, _)) => return None,
             Err(status) => {
                 log::warn!(
@@ -65,6 +70,7 @@ impl WorkerSource {
         let manifest = match manifest {
             Ok(manifest) => manifest,
             Err(error) => {
+                self.refused_manifest = cas;
                 self.reject("bad_manifest", &error.to_string());
                 return None;
             }
@@ -90,6 +96,7 @@ impl WorkerSource {
                 return None;
             }
             Err(error) => {
+                self.refused_manifest = cas;
                 self.reject("bad_manifest", &error.to_string());
                 return None;
             }

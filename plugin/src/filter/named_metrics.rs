@@ -1,4 +1,5 @@
-//! Counters and gauges named once, defined lazily, never trapping.
+//! Counters and gauges of the policy source and service, named once, defined lazily, never
+//! trapping.
 
 use std::collections::HashMap;
 
@@ -41,13 +42,4 @@ impl NamedMetrics {
             }
         }
     }
-}
-
-/// Milliseconds since the Unix epoch by the host's clock (0 if it cannot be read).
-pub(crate) fn now_ms() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
