@@ -1,4 +1,5 @@
 //! `docs/config.schema.json` is generated from the config types; this keeps it fresh.
+//! `docs/policy-source.schema.json` likewise, from the policy-source shapes.
 //! Regenerate with `TRIEGUARD_BLESS=1 cargo test -p plugin --test config_schema`.
 
 // A test crate: unwrap/expect/panic/indexing are how tests fail.
@@ -23,6 +24,29 @@ fn committed_schema_matches_the_types() {
         committed == generated,
         "docs/config.schema.json is stale: run `TRIEGUARD_BLESS=1 cargo test -p plugin --test config_schema`"
     );
+}
+
+#[test]
+fn committed_source_schema_matches_the_types() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/policy-source.schema.json");
+    let generated = trieguard::source::json_schema();
+    if std::env::var_os("TRIEGUARD_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/policy-source.schema.json is stale: run `TRIEGUARD_BLESS=1 cargo test -p plugin --test config_schema`"
+    );
+    for field in [
+        "policy_source",
+        "fetch_policy",
+        "poll_interval_ms",
+        "piece_bytes",
+        "check_interval_ms",
+    ] {
+        assert!(generated.contains(field), "source schema lacks {field}");
+    }
 }
 
 #[test]

@@ -224,6 +224,27 @@ impl PluginConfiguration {
     }
 }
 
+/// The two source shapes of a plugin configuration, for the JSON schema (an inline policy is
+/// described by `config::json_schema`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SourceConfiguration {
+    /// The HTTP filter's configuration.
+    Worker(SourceEnvelope),
+    /// The singleton service's configuration.
+    Service(FetchEnvelope),
+}
+
+/// JSON schema of the source shapes of a plugin configuration
+/// (`docs/policy-source.schema.json`; a test keeps it fresh).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(SourceConfiguration);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 fn parse_envelope<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ConfigError> {
     serde_json::from_slice(bytes).map_err(|error| ConfigError {
         issues: vec![issue(
