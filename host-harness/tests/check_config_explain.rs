@@ -36,7 +36,8 @@ fn every_policy_and_plugin_config_in_the_repo_passes_check_config() {
         for entry in std::fs::read_dir(root().join(dir)).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if name.ends_with(".json") && name.contains("policy") {
+            if name.ends_with(".json") && !name.ends_with(".schema.json") && name.contains("policy")
+            {
                 let (code, text) = trieguard(&["check-config", path.to_str().unwrap()]);
                 assert_eq!(code, 0, "{name}: {text}");
                 checked += 1;
@@ -120,6 +121,35 @@ fn check_config_lists_every_problem_with_its_path() {
 }
 
 #[test]
+fn policy_source_configurations_are_checked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let filter = dir.path().join("filter.json");
+    std::fs::write(&filter, r#"{"policy_source": {"name": "main"}}"#).unwrap();
+    let (code, text) = trieguard(&["check-config", filter.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("filter serving policy source 'main'"),
+        "{text}"
+    );
+    let service = dir.path().join("service.json");
+    std::fs::write(
+        &service,
+        r#"{"fetch_policy": {"name": "main", "cluster": "c", "authority": "a", "path": "p", "poll_interval_ms": 10}}"#,
+    )
+    .unwrap();
+    let (code, text) = trieguard(&["check-config", service.to_str().unwrap()]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("fetch_policy.path: must start with '/'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fetch_policy.poll_interval_ms: must be at least 100"),
+        "{text}"
+    );
+}
+
+#[test]
 fn explain_prints_each_step_and_the_decision() {
     let dir = tempfile::tempdir().unwrap();
     let request = dir.path().join("request.json");
@@ -131,6 +161,12 @@ fn explain_prints_each_step_and_the_decision() {
         request.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{text}");
+    let policy = std::fs::read(root().join("examples/policy.json")).unwrap();
+    let version = trieguard::source::digest::PolicyDigest::of(&policy);
+    assert!(
+        text.starts_with(&format!("policy: {version} ({} bytes)\n", policy.len())),
+        "{text}"
+    );
     for needle in [
         "normalised to \"/orders/42/lines\"",
         "route 'orders' (path_separated_prefix `/orders`) taken",

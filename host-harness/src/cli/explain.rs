@@ -1,12 +1,14 @@
 //! `trieguard explain --config C REQUEST.json [--at RFC3339]`: runs the engine natively on one
 //! request (a traffic line) and prints every step — host entry, route candidates and why each
-//! was taken or skipped, auth steps — and the decision.
+//! was taken or skipped, auth steps — and the decision. The first line names the policy's
+//! version: its SHA-256, as `sha256sum` prints it and a policy source publishes it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use trieguard::engine::{Decision, Engine};
+use trieguard::source::digest::PolicyDigest;
 
 use host_harness::host::HttpRequest;
 use host_harness::native::engine_request;
@@ -29,6 +31,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = std::fs::read(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
     let engine = Engine::from_json(&config).map_err(|e| anyhow!("{e}"))?;
+    // The version a policy source would publish and a worker would report in its
+    // `trieguard.policy.<name>.digest` gauge (the gauge holds the first 12 hex digits).
+    println!(
+        "policy: {} ({} bytes)",
+        PolicyDigest::of(&config),
+        config.len()
+    );
     let text = std::fs::read_to_string(&args.request)
         .with_context(|| format!("reading {}", args.request.display()))?;
     let record: HttpRequest = serde_json::from_str(text.trim())
