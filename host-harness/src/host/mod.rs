@@ -16,9 +16,12 @@
 //! A trap is handled per [`FailurePolicy`]; the time spent inside the VM is measured per request.
 
 pub mod abi;
+mod event_loop;
+pub mod http_call;
 mod memory;
 pub mod metrics;
 pub mod pairs;
+pub mod process;
 pub(crate) mod properties;
 pub mod proxy;
 pub mod request;
@@ -26,8 +29,14 @@ pub mod state;
 mod vm;
 pub mod wasi;
 
+pub use event_loop::run_for;
+pub use http_call::{HttpClusterError, HttpClusters};
 pub use memory::GuestExports;
 pub use metrics::{MetricValue, Metrics};
+pub use process::Process;
 pub use request::{HttpRequest, Tls};
-pub use state::{Clock, HostState, LogLine, PluginInfo};
-pub use vm::{Action, FailurePolicy, Host, HostError, HostOptions, Outcome, Routing, Vm, engine};
+pub use state::{Clock, HostState, LogLine, PluginInfo, VirtualClock};
+pub use vm::{
+    Action, FailurePolicy, Host, HostError, HostOptions, MAX_PUMPED_CALLS, Outcome, Routing, Vm,
+    engine,
+};
