@@ -452,11 +452,23 @@ impl Instance_ {
                 return Ok(());
             }
             for (ctx, queue) in ready {
+                // Envoy delivers to the registrant context, and drops the notification when
+                // that context is gone (a stream that ended).
+                let live = ctx == self.root_id
+                    || self
+                        .store
+                        .data()
+                        .proxy
+                        .stream
+                        .as_ref()
+                        .is_some_and(|s| s.id == ctx);
+                if !live {
+                    continue;
+                }
                 let mut spent = Duration::ZERO;
-                let root = self.root_id;
                 self.call(
                     |c| &c.on_queue_ready,
-                    root,
+                    ctx,
                     (ctx as i32, queue as i32),
                     &mut spent,
                 )?;
