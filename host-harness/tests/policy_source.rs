@@ -192,20 +192,26 @@ fn serve(stream: TcpStream, files: &Mutex<Files>) -> std::io::Result<()> {
 /// A policy bigger than one 4 KiB piece, so the service fetches it in several Range requests;
 /// `/orders` goes to `orders_cluster`.
 fn policy(orders_cluster: &str) -> Vec<u8> {
+    let text = policy_with(orders_cluster, 120);
+    assert!(text.len() > 8 * 1024, "{} bytes", text.len());
+    text
+}
+
+/// `/orders` to `orders_cluster`, plus `extra` routes `/svc<i>`.
+fn policy_with(orders_cluster: &str, extra: usize) -> Vec<u8> {
     let mut routes = vec![format!(
         r#"{{"id":"orders","match":{{"prefix":"/orders"}},"upstream":{{"cluster":"{orders_cluster}"}}}}"#
     )];
-    for i in 0..120 {
+    for i in 0..extra {
         routes.push(format!(
             r#"{{"id":"svc{i}","match":{{"prefix":"/svc{i}"}},"upstream":{{"cluster":"orders"}}}}"#
         ));
     }
-    let text = format!(
+    format!(
         r#"{{"hosts":[{{"domains":["api.example.com"],"routes":[{}]}}]}}"#,
         routes.join(",")
-    );
-    assert!(text.len() > 8 * 1024, "{} bytes", text.len());
-    text.into_bytes()
+    )
+    .into_bytes()
 }
 
 fn digest_file(policy: &[u8]) -> Vec<u8> {
@@ -220,6 +226,8 @@ fn publish(files: &Mutex<Files>, policy: &[u8]) {
 }
 
 const FETCH: &[u8] = br#"{"fetch_policy":{"name":"main","cluster":"policy_server","authority":"policy.internal","path":"/policy.json","poll_interval_ms":100,"timeout_ms":2000,"piece_bytes":4096,"max_backoff_ms":400}}"#;
+/// The same with the default 1 MiB pieces.
+const FETCH_MIB: &[u8] = br#"{"fetch_policy":{"name":"main","cluster":"policy_server","authority":"policy.internal","path":"/policy.json","poll_interval_ms":100,"timeout_ms":5000,"max_backoff_ms":400}}"#;
 const SOURCE: &[u8] = br#"{"policy_source":{"name":"main","check_interval_ms":100}}"#;
 
 /// One Envoy: the service and two workers sharing vm_id `trieguard`, on one virtual clock.
@@ -232,6 +240,10 @@ struct Envoy {
 
 impl Envoy {
     fn start(server: SocketAddr) -> Self {
+        Self::start_with(server, FETCH)
+    }
+
+    fn start_with(server: SocketAddr, fetch: &[u8]) -> Self {
         let clock = VirtualClock::new(1_700_000_000_000_000_000);
         let process = Process::new();
         let options = HostOptions {
@@ -250,7 +262,7 @@ impl Envoy {
             ..HostOptions::default()
         };
         let host = trieguard().with_options(options);
-        let service = host.start(FETCH).unwrap();
+        let service = host.start(fetch).unwrap();
         let workers = [host.start(SOURCE).unwrap(), host.start(SOURCE).unwrap()];
         Self {
             clock,
@@ -520,4 +532,28 @@ fn a_worker_started_after_the_publication_serves_it_from_its_first_request() {
         ..HttpRequest::default()
     });
     assert_eq!(o.status, Some(503));
+}
+
+#[test]
+fn a_policy_larger_than_one_shared_data_piece_is_fetched_and_assembled() {
+    // Just over 5 MiB: six 1 MiB Range requests, two shared-data pieces (4 MiB each at most).
+    let big = policy_with("billing", 66_000);
+    assert!(big.len() > 5 * 1024 * 1024, "{} bytes", big.len());
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &big);
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files);
+    let mut envoy = Envoy::start_with(server.addr, FETCH_MIB);
+    envoy.run(300);
+    assert_eq!(envoy.orders(), ["billing", "billing"]);
+    assert_eq!(
+        envoy.process.shared_keys("trieguard"),
+        [
+            "trieguard.policy.main",
+            "trieguard.policy.main.1.0",
+            "trieguard.policy.main.1.1"
+        ]
+    );
+    // The digest file, six Range requests, then 304s.
+    assert!(server.requests.load(Ordering::SeqCst) > 6);
+    assert_eq!(envoy.service_counter("published"), 1);
 }
