@@ -476,19 +476,20 @@ impl Instance_ {
         }
     }
 
-    /// Delivers the oldest call in flight (waiting for it, within its timeout); `false` when
-    /// none is left. Calls made by a stream context are cancelled with their stream, as Envoy
-    /// does when a context goes away, so only the root context's calls are delivered.
-    fn deliver_http_call(&mut self) -> wasmtime::Result<bool> {
+    /// Takes the oldest call in flight (waiting for it, within its timeout) and delivers it;
+    /// `None` when none is left, `Some(false)` when it was dropped. Calls made by a stream
+    /// context are cancelled with their stream, as Envoy does when a context goes away, so only
+    /// the root context's calls are delivered.
+    fn deliver_http_call(&mut self) -> wasmtime::Result<Option<bool>> {
         let proxy = &mut self.store.data_mut().proxy;
         if proxy.http_calls.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let call = proxy.http_calls.remove(0);
         let (token, context) = (call.token, call.context);
         let response = call.wait();
         if context != self.root_id {
-            return Ok(true);
+            return Ok(Some(false));
         }
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         let params = (
@@ -504,7 +505,7 @@ impl Instance_ {
         self.store.data_mut().proxy.http_response = None;
         r?;
         self.run_deferred()?;
-        Ok(true)
+        Ok(Some(true))
     }
 
     fn carry(&mut self) -> Carry {
@@ -716,8 +717,12 @@ impl Vm {
         let mut delivered = 0;
         let r = (|| -> wasmtime::Result<()> {
             self.vm.run_deferred()?;
-            while delivered < MAX_PUMPED_CALLS && self.vm.deliver_http_call()? {
-                delivered += 1;
+            for _ in 0..MAX_PUMPED_CALLS {
+                match self.vm.deliver_http_call()? {
+                    Some(true) => delivered += 1,
+                    Some(false) => {}
+                    None => break,
+                }
             }
             Ok(())
         })();
