@@ -8,7 +8,9 @@
     clippy::indexing_slicing
 )]
 
-use host_harness::host::{Host, HostOptions, HttpClusters, LogLine, PluginInfo, Process, Vm};
+use host_harness::host::{
+    Clock, Host, HostOptions, HttpClusters, LogLine, PluginInfo, Process, VirtualClock, Vm, run_for,
+};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -216,4 +218,47 @@ fn http_call_goes_to_the_loopback_cluster_and_answers_in_pump() {
     assert_eq!(vm.pump().unwrap(), 0);
     vm.tick().unwrap();
     assert_eq!(messages(&vm.take_logs())[0], "status 1", "the body is gone");
+}
+
+/// Ticks every 100 ms (configuration `a`) or 250 ms (anything else) and logs its name.
+const TICKS: &str = r#"
+ (data (i32.const 100) "a")
+ (data (i32.const 101) "b")
+ (global $name (mut i32) (i32.const 101))
+ (func (export "proxy_on_configure") (param i32 i32) (result i32)
+   (drop (call $buf (i32.const 7) (i32.const 0) (i32.const 1) (i32.const 1000) (i32.const 1004)))
+   (if (i32.eq (i32.load8_u (i32.load (i32.const 1000))) (i32.const 97))
+     (then (global.set $name (i32.const 100)) (drop (call $period (i32.const 100))))
+     (else (drop (call $period (i32.const 250)))))
+   (i32.const 1))
+ (func (export "proxy_on_tick") (param i32) (call $note (global.get $name) (i32.const 1)))
+"#;
+
+#[test]
+fn run_for_fires_each_vms_ticks_at_its_period_in_virtual_time() {
+    let clock = VirtualClock::new(1_000_000_000);
+    let options = HostOptions {
+        plugin: PluginInfo {
+            clock: Clock::Virtual(clock.clone()),
+            ..PluginInfo::default()
+        },
+        ..HostOptions::default()
+    };
+    let wasm = format!("(module {PRELUDE} {TICKS})");
+    let host = Host::new(wasm.as_bytes(), options).unwrap();
+    let (mut a, mut b) = (host.start(b"a").unwrap(), host.start(b"b").unwrap());
+    assert_eq!(a.tick_period(), Some(Duration::from_millis(100)));
+    let started = std::time::Instant::now();
+    run_for(&clock, &mut [&mut a, &mut b], Duration::from_millis(550)).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "virtual, not real, time"
+    );
+    assert_eq!(clock.now_ns(), 1_550_000_000);
+    assert_eq!(messages(&a.take_logs()), ["a"; 5]);
+    assert_eq!(messages(&b.take_logs()), ["b"; 2]);
+    // It carries on from where it stopped: a at 600 ms, b at 750 ms.
+    run_for(&clock, &mut [&mut a, &mut b], Duration::from_millis(200)).unwrap();
+    assert_eq!(messages(&a.take_logs()), ["a"; 2]);
+    assert_eq!(messages(&b.take_logs()), ["b"]);
 }
