@@ -3,9 +3,9 @@
 //! All 37 calls proxy-wasm-rust-sdk 0.2.5 imports, plus `proxy_get_header_map_size` and
 //! `proxy_get_buffer_status` (in the ABI, not imported by the Rust SDK). Status codes are the
 //! ones Envoy returns. `proxy_http_call` is made for real to the loopback clusters the options
-//! name ([`super::http_call`]); gRPC calls answer as Envoy does for an unknown service. Shared
-//! data and queues live in the [`super::process::Process`] the VM belongs to. Each call reads and writes guest memory only
-//! through [`Guest`]; a bad pointer answers `InvalidMemoryAccess`.
+//! name ([`super::http_call`]); gRPC calls fail (the harness has no gRPC upstreams). Shared data
+//! and queues live in the [`super::process::Process`] the VM belongs to. Each call reads and
+//! writes guest memory only through [`Guest`]; a bad pointer answers `InvalidMemoryAccess`.
 
 use super::abi::{BufferType, LogLevel, MapType, MetricType, StreamType, WasmResult};
 use super::http_call::{CallRequest, InFlight};
@@ -580,7 +580,7 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
         }
     );
 
-    // --- outbound calls: HTTP for real to loopback clusters (http_call.rs); no gRPC ---
+    // --- outbound calls: HTTP for real to loopback clusters (http_call.rs); gRPC fails ---
     hostcall!(
         linker,
         get,
