@@ -62,6 +62,8 @@ const SERVER_LIFETIME: Duration = Duration::from_secs(120);
 struct Files {
     by_path: HashMap<String, (Vec<u8>, String)>,
     version: u64,
+    /// Read each request, then wait this long and close without answering.
+    stall: Option<Duration>,
 }
 
 impl Files {
@@ -148,6 +150,11 @@ fn serve(stream: TcpStream, files: &Mutex<Files>) -> std::io::Result<()> {
         if let Some((name, value)) = header.split_once(':') {
             headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
         }
+    }
+    let stall = files.lock().unwrap().stall;
+    if let Some(stall) = stall {
+        std::thread::sleep(stall);
+        return Ok(());
     }
     let file = files.lock().unwrap().by_path.get(&path).cloned();
     let mut out = stream;
@@ -556,4 +563,32 @@ fn a_policy_larger_than_one_shared_data_piece_is_fetched_and_assembled() {
     // The digest file, six Range requests, then 304s.
     assert!(server.requests.load(Ordering::SeqCst) > 6);
     assert_eq!(envoy.service_counter("published"), 1);
+}
+
+#[test]
+fn a_source_that_does_not_answer_in_time_is_unreachable_and_the_policy_stays() {
+    const FETCH_300MS: &[u8] = br#"{"fetch_policy":{"name":"main","cluster":"policy_server","authority":"policy.internal","path":"/policy.json","poll_interval_ms":100,"timeout_ms":300,"max_backoff_ms":400}}"#;
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &policy("billing"));
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files.clone());
+    let mut envoy = Envoy::start_with(server.addr, FETCH_300MS);
+    envoy.run(300);
+    assert_eq!(envoy.orders(), ["billing", "billing"]);
+
+    // Envoy answers the call itself with 504 after the timeout.
+    files.lock().unwrap().stall = Some(Duration::from_millis(700));
+    let started = Instant::now();
+    envoy.run(300);
+    assert!(envoy.service_counter("error.unreachable") >= 1);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the timeout is real"
+    );
+    assert_eq!(envoy.orders(), ["billing", "billing"]);
+    let logs = envoy.service.take_logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.message.contains("no response from the source")),
+        "{logs:?}"
+    );
 }
