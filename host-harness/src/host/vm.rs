@@ -295,6 +295,10 @@ struct Instance_ {
 /// response must not keep a test running forever.
 pub const MAX_PUMPED_CALLS: usize = 10_000;
 
+/// Rounds of queue-ready notifications run after one VM call: a plugin that enqueues to itself
+/// from every notification must not keep a test running forever.
+const MAX_QUEUE_ROUNDS: usize = 1_000;
+
 /// Root context id: the first context Envoy creates.
 const ROOT_CONTEXT_ID: u32 = 1;
 
@@ -443,9 +447,11 @@ impl Instance_ {
         r.map(Some)
     }
 
-    /// Runs what Envoy runs after a VM call returns: queue-ready notifications.
+    /// Runs what Envoy runs after a VM call returns: queue-ready notifications, including those
+    /// posted by the notifications themselves, for at most [`MAX_QUEUE_ROUNDS`] rounds (what is
+    /// left waits in the process for the next run).
     fn run_deferred(&mut self) -> wasmtime::Result<()> {
-        loop {
+        for _ in 0..MAX_QUEUE_ROUNDS {
             let proxy = &self.store.data().proxy;
             let ready = proxy.process.take_ready(proxy.vm_key);
             if ready.is_empty() {
@@ -474,6 +480,7 @@ impl Instance_ {
                 )?;
             }
         }
+        Ok(())
     }
 
     /// Takes the oldest call in flight (waiting for it, within its timeout) and delivers it;
