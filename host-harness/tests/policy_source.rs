@@ -13,6 +13,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::artefact;
 use host_harness::host::{
     Action, Clock, FailurePolicy, Host, HostOptions, HttpClusters, HttpRequest, MetricValue,
     PluginInfo, Process, Routing, VirtualClock, Vm, run_for,
@@ -20,29 +23,11 @@ use host_harness::host::{
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use trieguard::source::digest::PolicyDigest;
-
-fn artefact(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut dirs = Vec::new();
-    if let Ok(d) = std::env::var("TRIEGUARD_WASM_DIR") {
-        dirs.push(PathBuf::from(d));
-    }
-    if let Ok(d) = std::env::var("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(d).join("wasm32-wasip1/release"));
-    }
-    dirs.push(root.join("target/wasm32-wasip1/release"));
-    dirs.push(root.join("target/h-harness/wasm32-wasip1/release"));
-    dirs.iter()
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("{name} not built: run `cargo xtask build` (looked in {dirs:?})"))
-}
 
 /// trieguard.wasm compiled once; every test gets its own process, clock and cluster from it.
 fn trieguard() -> &'static Host {
