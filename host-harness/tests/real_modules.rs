@@ -11,27 +11,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::artefact;
 use host_harness::host::{
     Action, FailurePolicy, Host, HostError, HostOptions, HttpRequest, Routing, Tls,
 };
-use std::path::PathBuf;
-
-fn artefact(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut dirs = Vec::new();
-    if let Ok(d) = std::env::var("TRIEGUARD_WASM_DIR") {
-        dirs.push(PathBuf::from(d));
-    }
-    if let Ok(d) = std::env::var("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(d).join("wasm32-wasip1/release"));
-    }
-    dirs.push(root.join("target/wasm32-wasip1/release"));
-    dirs.push(root.join("target/h-harness/wasm32-wasip1/release"));
-    dirs.iter()
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("{name} not built: run `cargo xtask build` (looked in {dirs:?})"))
-}
 
 fn options() -> HostOptions {
     HostOptions {

@@ -212,13 +212,13 @@ fn a_policy_from_a_source_serves_updates_and_survives_bad_publications() {
     assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 2);
     assert_eq!(wasm_stat(&envoy, &format!("{POLICY}.applied")), applied);
 
-    // The source goes away: the last good policy keeps serving, the failures are counted
-    // (`error.bad_status`: Envoy answers the call itself with a 503 when the cluster's only
-    // endpoint refuses connections).
-    let errors_before = source_errors(&envoy);
+    // The source goes away: the last good policy keeps serving, the failures are counted as
+    // `unreachable` (Envoy answers the call itself, with a 503 naming the connection failure).
+    let unreachable = format!("{SOURCE}.error.unreachable");
+    let errors_before = wasm_stat(&envoy, &unreachable);
     drop(source);
     let deadline = Instant::now() + SOURCE_TIMEOUT;
-    while source_errors(&envoy) < errors_before + 2 {
+    while wasm_stat(&envoy, &unreachable) < errors_before + 2 {
         assert!(Instant::now() < deadline, "no failures counted");
         assert_eq!(orders(&envoy).as_deref(), Ok("cluster-b"));
         std::thread::sleep(Duration::from_millis(50));
@@ -240,7 +240,7 @@ fn a_source_down_at_start_fails_closed_until_it_comes_up() {
 
     // No policy yet: every request is refused with a reason that says why.
     let deadline = Instant::now() + SOURCE_TIMEOUT;
-    while source_errors(&envoy) < 2 {
+    while wasm_stat(&envoy, &format!("{SOURCE}.error.unreachable")) < 2 {
         assert!(Instant::now() < deadline, "no failures counted");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -265,17 +265,6 @@ fn wait_for_log(envoy: &EnvoyProcess, text: &str) {
     }
 }
 
-/// Every failure the service counted, whatever its kind.
-fn source_errors(envoy: &EnvoyProcess) -> u64 {
-    let stats = envoy
-        .admin_get(&format!("/stats?filter=^wasmcustom\\.{SOURCE}\\.error\\."))
-        .unwrap();
-    stats
-        .lines()
-        .filter_map(|line| line.rsplit_once(": "))
-        .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
-        .sum()
-}
 
 fn first_of_something_else() -> trieguard::source::digest::PolicyDigest {
     trieguard::source::digest::PolicyDigest::of(b"not the policy being served")

@@ -69,6 +69,8 @@ impl HostArgs {
                     .then(|| self.clusters.iter().cloned().collect()),
             },
             env: Vec::new(),
+            // Each host its own process: A and B of `ab` must not share shared data.
+            ..HostOptions::default()
         }
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! All 37 calls proxy-wasm-rust-sdk 0.2.5 imports, plus `proxy_get_header_map_size` and
 //! `proxy_get_buffer_status` (in the ABI, not imported by the Rust SDK). Status codes are the
-//! ones Envoy returns; where Envoy would need a real upstream (`proxy_http_call`, gRPC) the call
-//! answers as Envoy does for an unknown cluster. Each call reads and writes guest memory only
-//! through [`Guest`]; a bad pointer answers `InvalidMemoryAccess`.
+//! ones Envoy returns. `proxy_http_call` is made for real to the loopback clusters the options
+//! name ([`super::http_call`]); gRPC calls fail (the harness has no gRPC upstreams). Shared data
+//! and queues live in the [`super::process::Process`] the VM belongs to. Each call reads and
+//! writes guest memory only through [`Guest`]; a bad pointer answers `InvalidMemoryAccess`.
 
 use super::abi::{BufferType, LogLevel, MapType, MetricType, StreamType, WasmResult};
+use super::http_call::{CallRequest, InFlight};
 use super::memory::{CallError, CallResult, Guest, finish};
 use super::pairs::{self, Header};
 use super::properties;
@@ -65,6 +67,16 @@ macro_rules! hostcall {
 
 /// Which map a map type names for the stream in the current phase; `None` when Envoy has none.
 fn map_ref(state: &ProxyState, mt: MapType) -> Option<&Vec<Header>> {
+    // Envoy keeps the call's response on the root context while the callback runs.
+    match mt {
+        MapType::HttpCallResponseHeaders => {
+            return state.http_response.as_ref().map(|r| &r.headers);
+        }
+        MapType::HttpCallResponseTrailers => {
+            return state.http_response.as_ref().map(|r| &r.trailers);
+        }
+        _ => {}
+    }
     let s = current_stream(state)?;
     match mt {
         MapType::RequestHeaders => Some(&s.request_headers),
@@ -110,6 +122,7 @@ fn buffer(state: &ProxyState, bt: BufferType) -> Option<Vec<u8>> {
         } else {
             Vec::new()
         }),
+        BufferType::HttpCallResponseBody => state.http_response.as_ref().map(|r| r.body.clone()),
         BufferType::RequestBody => current_stream(state)
             .filter(|s| s.phase == StreamPhase::Request)
             .map(|s| s.request_body.clone()),
@@ -407,12 +420,8 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
         |caller, kptr: i32, klen: i32, ret_ptr: i32, ret_len: i32, cas_ptr: i32| {
             let g = guest(&mut caller, get)?;
             let key = g.read_string(&caller, kptr, klen)?;
-            let (value, cas) = st(&mut caller, get)
-                .shared
-                .entries
-                .get(&key)
-                .cloned()
-                .ok_or(CallError::from(WasmResult::NotFound))?;
+            let state = st(&mut caller, get);
+            let (value, cas) = state.process.lock()?.get(&state.plugin.vm_id, &key)?;
             g.write_u32(&mut caller, cas_ptr, cas)?;
             g.return_bytes(&mut caller, &value, ret_ptr, ret_len)
         }
@@ -426,16 +435,11 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
             let g = guest(&mut caller, get)?;
             let key = g.read_string(&caller, kptr, klen)?;
             let value = g.read(&caller, vptr, vlen)?;
-            let shared = &mut st(&mut caller, get).shared;
-            if let Some((_, current)) = shared.entries.get(&key)
-                && cas != 0
-                && cas as u32 != *current
-            {
-                return Err(WasmResult::CasMismatch.into());
-            }
-            shared.next_cas = shared.next_cas.wrapping_add(1).max(1);
-            let next = shared.next_cas;
-            shared.entries.insert(key, (value, next));
+            let state = st(&mut caller, get);
+            state
+                .process
+                .lock()?
+                .set(&state.plugin.vm_id, key, value, cas as u32)?;
             Ok(())
         }
     );
@@ -448,19 +452,11 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
             let g = guest(&mut caller, get)?;
             let name = g.read_string(&caller, nptr, nlen)?;
             let state = st(&mut caller, get);
-            let owner = state.effective_context;
-            let key = (state.plugin.vm_id.clone(), name);
-            let id = match state.queues.by_name.get(&key) {
-                Some(id) => *id,
-                None => {
-                    state.queues.next_id += 1;
-                    let id = state.queues.next_id;
-                    state.queues.by_name.insert(key, id);
-                    id
-                }
-            };
-            let entry = state.queues.queues.entry(id).or_default();
-            entry.0 = owner;
+            let registrant = (state.vm_key, state.effective_context);
+            let id = state
+                .process
+                .lock()?
+                .register_queue(&state.plugin.vm_id, name, registrant);
             g.write_u32(&mut caller, ret, id)
         }
     );
@@ -473,11 +469,10 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
             let g = guest(&mut caller, get)?;
             let vm_id = g.read_string(&caller, vptr, vlen)?;
             let name = g.read_string(&caller, nptr, nlen)?;
-            let id = *st(&mut caller, get)
-                .queues
-                .by_name
-                .get(&(vm_id, name))
-                .ok_or(CallError::from(WasmResult::NotFound))?;
+            let id = st(&mut caller, get)
+                .process
+                .lock()?
+                .resolve_queue(&vm_id, &name)?;
             g.write_u32(&mut caller, ret, id)
         }
     );
@@ -488,12 +483,7 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
         restricted = true,
         |caller, id: i32, ret_ptr: i32, ret_len: i32| {
             let g = guest(&mut caller, get)?;
-            let (_, q) = st(&mut caller, get)
-                .queues
-                .queues
-                .get_mut(&(id as u32))
-                .ok_or(CallError::from(WasmResult::NotFound))?;
-            let item = q.pop_front().ok_or(CallError::from(WasmResult::Empty))?;
+            let item = st(&mut caller, get).process.lock()?.dequeue(id as u32)?;
             g.return_bytes(&mut caller, &item, ret_ptr, ret_len)
         }
     );
@@ -505,14 +495,10 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
         |caller, id: i32, vptr: i32, vlen: i32| {
             let g = guest(&mut caller, get)?;
             let value = g.read(&caller, vptr, vlen)?;
-            let queues = &mut st(&mut caller, get).queues;
-            let (owner, q) = queues
-                .queues
-                .get_mut(&(id as u32))
-                .ok_or(CallError::from(WasmResult::NotFound))?;
-            q.push_back(value);
-            let owner = *owner;
-            queues.ready.push((owner, id as u32));
+            st(&mut caller, get)
+                .process
+                .lock()?
+                .enqueue(id as u32, value)?;
             Ok(())
         }
     );
@@ -594,7 +580,7 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
         }
     );
 
-    // --- outbound calls: the harness has no upstreams ---
+    // --- outbound calls: HTTP for real to loopback clusters (http_call.rs); gRPC fails ---
     hostcall!(
         linker,
         get,
@@ -609,16 +595,26 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetProxy<T>) -> wa
          blen: i32,
          tptr: i32,
          tlen: i32,
-         _timeout: i32,
+         timeout: i32,
          ret: i32| {
             let g = guest(&mut caller, get)?;
-            let _upstream = g.read_string(&caller, uptr, ulen)?;
-            pairs::decode(&g.read(&caller, hptr, hlen)?).map_err(bad)?;
-            g.read(&caller, bptr, blen)?;
+            let cluster = g.read_string(&caller, uptr, ulen)?;
+            let headers = pairs::decode(&g.read(&caller, hptr, hlen)?).map_err(bad)?;
+            let body = g.read(&caller, bptr, blen)?;
             pairs::decode(&g.read(&caller, tptr, tlen)?).map_err(bad)?;
             g.read_u32(&caller, ret)?;
-            // Envoy answers BadArgument for a cluster it does not know; the harness knows none.
-            Err(bad(()))
+            let state = st(&mut caller, get);
+            let request = CallRequest::new(&state.http_clusters, &cluster, headers, body, timeout)?;
+            let handle = request.send()?;
+            state.last_http_call_token = state.last_http_call_token.wrapping_add(1).max(1);
+            let token = state.last_http_call_token;
+            let context = state.effective_context;
+            state.http_calls.push(InFlight {
+                token,
+                context,
+                handle,
+            });
+            g.write_u32(&mut caller, ret, token)
         }
     );
     hostcall!(

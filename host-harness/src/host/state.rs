@@ -1,14 +1,17 @@
 //! Host-side state reached from hostcalls through the store's data.
 
 use super::abi::LogLevel;
+use super::http_call::{CallResponse, HttpClusters, InFlight};
 use super::memory::GuestExports;
 use super::metrics::Metrics;
 use super::pairs::Header;
+use super::process::{Process, VmKey};
 use super::request::HttpRequest;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Most log lines kept per request (or per start-up); further lines are counted, not stored.
 pub const MAX_LOG_LINES: usize = 10_000;
@@ -55,25 +58,68 @@ impl CapturedLog {
 }
 
 /// Where `proxy_get_current_time_nanoseconds` and WASI's realtime clock read the time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Clock {
     /// The machine's clock.
     #[default]
     System,
     /// A fixed instant, nanoseconds since the Unix epoch (reproducible replays).
     Fixed(u64),
+    /// A clock the test moves ([`VirtualClock::advance`]); clones share one time, so the VMs of
+    /// one simulated process can share it. [`super::run_for`] drives ticks by it.
+    Virtual(VirtualClock),
 }
 
 impl Clock {
     /// Nanoseconds since the Unix epoch.
-    pub fn now_ns(self) -> u64 {
+    pub fn now_ns(&self) -> u64 {
         match self {
             Self::System => SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
                 .unwrap_or(0),
-            Self::Fixed(ns) => ns,
+            Self::Fixed(ns) => *ns,
+            Self::Virtual(clock) => clock.now_ns(),
         }
+    }
+}
+
+/// A shared, manually advanced time (nanoseconds since the Unix epoch).
+#[derive(Debug, Clone, Default)]
+pub struct VirtualClock(Arc<AtomicU64>);
+
+impl PartialEq for VirtualClock {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for VirtualClock {}
+
+impl VirtualClock {
+    /// A clock standing at `start_ns`.
+    pub fn new(start_ns: u64) -> Self {
+        Self(Arc::new(AtomicU64::new(start_ns)))
+    }
+
+    /// The time, ns since the epoch.
+    pub fn now_ns(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Moves the time forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(ns))
+            });
+    }
+
+    /// Sets the time to `ns` if that is later (the clock never goes back).
+    pub fn advance_to(&self, ns: u64) {
+        self.0.fetch_max(ns, Ordering::SeqCst);
     }
 }
 
@@ -181,23 +227,6 @@ pub struct StreamState {
     pub phase: StreamPhase,
 }
 
-/// Shared data (`proxy_get/set_shared_data`): value and CAS token per key.
-#[derive(Debug, Default, Clone)]
-pub struct SharedData {
-    pub(crate) entries: HashMap<String, (Vec<u8>, u32)>,
-    pub(crate) next_cas: u32,
-}
-
-/// Shared queues (`proxy_register/resolve/enqueue/dequeue_shared_queue`).
-#[derive(Debug, Default, Clone)]
-pub struct SharedQueues {
-    pub(crate) by_name: BTreeMap<(String, String), u32>,
-    pub(crate) queues: HashMap<u32, (u32, VecDeque<Vec<u8>>)>,
-    pub(crate) next_id: u32,
-    /// (context id, queue id) whose `proxy_on_queue_ready` is due after the current call.
-    pub(crate) ready: Vec<(u32, u32)>,
-}
-
 /// Host state the `proxy_*` hostcalls use.
 #[derive(Debug)]
 pub struct ProxyState {
@@ -212,8 +241,18 @@ pub struct ProxyState {
     pub(crate) effective_context: u32,
     pub(crate) stream: Option<StreamState>,
     pub(crate) metrics: Metrics,
-    pub(crate) shared: SharedData,
-    pub(crate) queues: SharedQueues,
+    /// Shared data and queues of the whole (simulated) Envoy process.
+    pub(crate) process: Process,
+    /// This VM inside the process (where its queue-ready notifications are posted).
+    pub(crate) vm_key: VmKey,
+    /// Where `proxy_http_call` can go.
+    pub(crate) http_clusters: HttpClusters,
+    /// Calls made and not yet delivered, in dispatch order.
+    pub(crate) http_calls: Vec<InFlight>,
+    /// The last token handed out (tokens start at 1).
+    pub(crate) last_http_call_token: u32,
+    /// The response being delivered: readable only inside `proxy_on_http_call_response`.
+    pub(crate) http_response: Option<CallResponse>,
     pub(crate) tick_period_ms: u32,
     pub(crate) root_filter_state: HashMap<Vec<u8>, Vec<u8>>,
     pub(crate) log: CapturedLog,
@@ -222,7 +261,12 @@ pub struct ProxyState {
 }
 
 impl ProxyState {
-    pub(crate) fn new(plugin: Arc<PluginInfo>, plugin_config: Vec<u8>) -> Self {
+    pub(crate) fn new(
+        plugin: Arc<PluginInfo>,
+        plugin_config: Vec<u8>,
+        process: Process,
+        vm_key: VmKey,
+    ) -> Self {
         Self {
             guest: None,
             initializing: false,
@@ -233,8 +277,12 @@ impl ProxyState {
             effective_context: 0,
             stream: None,
             metrics: Metrics::default(),
-            shared: SharedData::default(),
-            queues: SharedQueues::default(),
+            process,
+            vm_key,
+            http_clusters: HttpClusters::default(),
+            http_calls: Vec::new(),
+            last_http_call_token: 0,
+            http_response: None,
             tick_period_ms: 0,
             root_filter_state: HashMap::new(),
             log: CapturedLog::default(),
@@ -271,7 +319,7 @@ pub struct WasiView<'a> {
     /// Log shared with the proxy hostcalls.
     pub log: &'a mut CapturedLog,
     /// Clock shared with the proxy hostcalls.
-    pub clock: Clock,
+    pub clock: &'a Clock,
     /// Origin of the monotonic clock.
     pub monotonic_origin: Instant,
 }
@@ -291,7 +339,7 @@ impl HostState {
         WasiView {
             wasi: &mut self.wasi,
             log: &mut self.proxy.log,
-            clock: self.proxy.plugin.clock,
+            clock: &self.proxy.plugin.clock,
             monotonic_origin: self.proxy.monotonic_origin,
         }
     }

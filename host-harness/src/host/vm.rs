@@ -1,9 +1,11 @@
 //! Loading a plugin, starting its VM and running requests through it, the way an Envoy worker does.
 
 use super::abi::ACTION_CONTINUE;
+use super::http_call::HttpClusters;
 use super::memory::GuestExports;
 use super::metrics::Metrics;
 use super::pairs::Header;
+use super::process::{Process, VmKey};
 use super::request::HttpRequest;
 use super::state::{
     HostState, LogLine, PluginInfo, ProxyState, StreamPhase, StreamState, WasiState,
@@ -51,6 +53,12 @@ pub struct HostOptions {
     pub failure_policy: FailurePolicy,
     /// `cluster_header` routing.
     pub routing: Routing,
+    /// The Envoy process the VMs run in: shared data and shared queues. VMs started from hosts
+    /// whose options hold clones of one `Process` share them (Envoy scopes them by `vm_id`).
+    pub process: Process,
+    /// Upstreams `proxy_http_call` reaches: cluster name → loopback address. A cluster not
+    /// listed is unknown (`BadArgument`, as in Envoy).
+    pub http_clusters: HttpClusters,
 }
 
 /// Why a plugin could not be loaded or started.
@@ -191,16 +199,33 @@ impl Host {
         Self::new(&bytes, options)
     }
 
+    /// The same compiled module with other options (another simulated process, clock or
+    /// clusters) without compiling again.
+    pub fn with_options(&self, options: HostOptions) -> Self {
+        Self {
+            inner: Arc::new(HostInner {
+                module: self.inner.module.clone(),
+                options,
+            }),
+        }
+    }
+
     /// The options this host was built with.
     pub fn options(&self) -> &HostOptions {
         &self.inner.options
     }
 
     /// Starts a VM: `_initialize`, `proxy_on_context_create(root, 0)`, `proxy_on_vm_start`,
-    /// `proxy_on_configure(plugin_config)`, as Envoy does on each worker.
+    /// `proxy_on_configure(plugin_config)`, as Envoy does on each worker. Envoy starts an
+    /// `envoy.bootstrap.wasm` service (`singleton: true` or not) with the same calls and never
+    /// creates streams in it: start it here the same way and drive it with [`Vm::tick`] /
+    /// [`Vm::pump`] (or [`super::run_for`]) without calling [`Vm::handle`].
     pub fn start(&self, plugin_config: &[u8]) -> Result<Vm, HostError> {
-        let instance = Instance_::start(&self.inner, plugin_config, Carry::default())?;
+        let vm_key = self.inner.options.process.add_vm();
+        let instance = Instance_::start(&self.inner, plugin_config, Carry::default(), vm_key)?;
         Ok(Vm {
+            vm_key,
+            next_tick_ns: None,
             host: self.clone(),
             plugin_config: plugin_config.to_vec(),
             vm: instance,
@@ -211,12 +236,11 @@ impl Host {
     }
 }
 
-/// Host-side state that survives a VM reload (Envoy keeps stats and shared data process-wide).
+/// Host-side state that survives a VM reload (Envoy keeps stats process-wide; shared data and
+/// queues live in the [`Process`]).
 #[derive(Default)]
 struct Carry {
     metrics: Metrics,
-    shared: super::state::SharedData,
-    queues: super::state::SharedQueues,
 }
 
 type F1 = TypedFunc<i32, ()>;
@@ -224,6 +248,7 @@ type F1R = TypedFunc<i32, i32>;
 type F2 = TypedFunc<(i32, i32), ()>;
 type F2R = TypedFunc<(i32, i32), i32>;
 type F3R = TypedFunc<(i32, i32, i32), i32>;
+type F5 = TypedFunc<(i32, i32, i32, i32, i32), ()>;
 
 /// The callbacks a plugin may export (absent ones are skipped, as in Envoy).
 struct Callbacks {
@@ -238,6 +263,7 @@ struct Callbacks {
     on_delete: Option<F1>,
     on_tick: Option<F1>,
     on_queue_ready: Option<F2>,
+    on_http_call_response: Option<F5>,
 }
 
 fn typed<P: WasmParams, R: WasmResults>(
@@ -265,17 +291,35 @@ struct Instance_ {
     start_logs: Vec<LogLine>,
 }
 
+/// Most http-call responses one [`Vm::pump`] delivers: a plugin that calls again from every
+/// response must not keep a test running forever.
+pub const MAX_PUMPED_CALLS: usize = 10_000;
+
+/// Rounds of queue-ready notifications run after one VM call: a plugin that enqueues to itself
+/// from every notification must not keep a test running forever.
+const MAX_QUEUE_ROUNDS: usize = 1_000;
+
 /// Root context id: the first context Envoy creates.
 const ROOT_CONTEXT_ID: u32 = 1;
 
 impl Instance_ {
-    fn start(host: &HostInner, plugin_config: &[u8], carry: Carry) -> Result<Self, HostError> {
+    fn start(
+        host: &HostInner,
+        plugin_config: &[u8],
+        carry: Carry,
+        vm_key: VmKey,
+    ) -> Result<Self, HostError> {
         let rt = runtime()?;
         let plugin = Arc::new(host.options.plugin.clone());
-        let mut proxy = ProxyState::new(plugin.clone(), plugin_config.to_vec());
+        let mut proxy = ProxyState::new(
+            plugin.clone(),
+            plugin_config.to_vec(),
+            host.options.process.clone(),
+            vm_key,
+        );
         proxy.metrics = carry.metrics;
-        proxy.shared = carry.shared;
-        proxy.queues = carry.queues;
+        proxy.root_context_id = ROOT_CONTEXT_ID;
+        proxy.http_clusters = host.options.http_clusters.clone();
         let wasi = WasiState {
             guest: None,
             env: host.options.env.clone(),
@@ -320,6 +364,7 @@ impl Instance_ {
             on_delete: typed(&mut store, &instance, "proxy_on_delete")?,
             on_tick: typed(&mut store, &instance, "proxy_on_tick")?,
             on_queue_ready: typed(&mut store, &instance, "proxy_on_queue_ready")?,
+            on_http_call_response: typed(&mut store, &instance, "proxy_on_http_call_response")?,
         };
         let init = match typed::<(), ()>(&mut store, &instance, "_initialize")? {
             Some(f) => Some(f),
@@ -402,32 +447,78 @@ impl Instance_ {
         r.map(Some)
     }
 
-    /// Runs what Envoy runs after a VM call returns: queue-ready notifications.
+    /// Runs what Envoy runs after a VM call returns: queue-ready notifications, including those
+    /// posted by the notifications themselves, for at most [`MAX_QUEUE_ROUNDS`] rounds (what is
+    /// left waits in the process for the next run).
     fn run_deferred(&mut self) -> wasmtime::Result<()> {
-        loop {
-            let ready = std::mem::take(&mut self.store.data_mut().proxy.queues.ready);
+        for _ in 0..MAX_QUEUE_ROUNDS {
+            let proxy = &self.store.data().proxy;
+            let ready = proxy.process.take_ready(proxy.vm_key);
             if ready.is_empty() {
                 return Ok(());
             }
             for (ctx, queue) in ready {
+                // Envoy delivers to the registrant context, and drops the notification when
+                // that context is gone (a stream that ended).
+                let live = ctx == self.root_id
+                    || self
+                        .store
+                        .data()
+                        .proxy
+                        .stream
+                        .as_ref()
+                        .is_some_and(|s| s.id == ctx);
+                if !live {
+                    continue;
+                }
                 let mut spent = Duration::ZERO;
-                let root = self.root_id;
                 self.call(
                     |c| &c.on_queue_ready,
-                    root,
+                    ctx,
                     (ctx as i32, queue as i32),
                     &mut spent,
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// Takes the oldest call in flight (waiting for it, within its timeout) and delivers it;
+    /// `None` when none is left, `Some(false)` when it was dropped. Calls made by a stream
+    /// context are cancelled with their stream, as Envoy does when a context goes away, so only
+    /// the root context's calls are delivered.
+    fn deliver_http_call(&mut self) -> wasmtime::Result<Option<bool>> {
+        let proxy = &mut self.store.data_mut().proxy;
+        if proxy.http_calls.is_empty() {
+            return Ok(None);
+        }
+        let call = proxy.http_calls.remove(0);
+        let (token, context) = (call.token, call.context);
+        let response = call.wait();
+        if context != self.root_id {
+            return Ok(Some(false));
+        }
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let params = (
+            context as i32,
+            token as i32,
+            count(response.headers.len()),
+            count(response.body.len()),
+            count(response.trailers.len()),
+        );
+        self.store.data_mut().proxy.http_response = Some(response);
+        let mut spent = Duration::ZERO;
+        let r = self.call(|c| &c.on_http_call_response, context, params, &mut spent);
+        self.store.data_mut().proxy.http_response = None;
+        r?;
+        self.run_deferred()?;
+        Ok(Some(true))
     }
 
     fn carry(&mut self) -> Carry {
         let p = &mut self.store.data_mut().proxy;
         Carry {
             metrics: std::mem::take(&mut p.metrics),
-            shared: std::mem::take(&mut p.shared),
-            queues: std::mem::take(&mut p.queues),
         }
     }
 }
@@ -500,6 +591,10 @@ impl Outcome {
 /// A running plugin VM, reused across requests like an Envoy worker's.
 pub struct Vm {
     host: Host,
+    /// This VM inside its [`Process`].
+    vm_key: VmKey,
+    /// When [`super::run_for`] ticks this VM next (ns since the epoch, by the VM's clock).
+    pub(crate) next_tick_ns: Option<u64>,
     plugin_config: Vec<u8>,
     vm: Instance_,
     next_context_id: u32,
@@ -514,6 +609,12 @@ impl std::fmt::Debug for Vm {
             .field("failed", &self.failed)
             .field("reloads", &self.reloads)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        self.host.inner.options.process.remove_vm(self.vm_key);
     }
 }
 
@@ -611,9 +712,56 @@ impl Vm {
         })
     }
 
+    /// Runs what is due outside requests, the way Envoy's event loop would: queue-ready
+    /// notifications posted to this VM, then every `proxy_http_call` in flight, oldest first,
+    /// each delivered as `proxy_on_http_call_response` once it completed (this waits for it,
+    /// within its timeout), including calls made from those callbacks. Returns how many
+    /// responses were delivered; stops after [`MAX_PUMPED_CALLS`].
+    pub fn pump(&mut self) -> Result<usize, String> {
+        if self.failed.is_some() {
+            return Err("VM failed".to_owned());
+        }
+        let mut delivered = 0;
+        let r = (|| -> wasmtime::Result<()> {
+            self.vm.run_deferred()?;
+            for _ in 0..MAX_PUMPED_CALLS {
+                match self.vm.deliver_http_call()? {
+                    Some(true) => delivered += 1,
+                    Some(false) => {}
+                    None => break,
+                }
+            }
+            Ok(())
+        })();
+        self.vm.set_context(self.vm.root_id);
+        r.map_err(|e| {
+            let m = format!("{e:#}");
+            self.failed = Some(m.clone());
+            m
+        })?;
+        Ok(delivered)
+    }
+
+    /// The tick period the plugin asked for (`None`: no ticks).
+    pub fn tick_period(&self) -> Option<Duration> {
+        let ms = self.vm.store.data().proxy.tick_period_ms;
+        (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
+    }
+
+    /// `proxy_http_call`s made and not yet delivered.
+    pub fn http_calls_in_flight(&self) -> usize {
+        self.vm.store.data().proxy.http_calls.len()
+    }
+
+    /// Takes what the plugin logged outside requests (start-up lines stay in
+    /// [`Vm::start_logs`]): ticks, queue and http-call callbacks.
+    pub fn take_logs(&mut self) -> Vec<LogLine> {
+        self.vm.store.data_mut().proxy.log.take()
+    }
+
     fn reload(&mut self) -> bool {
         let carry = self.vm.carry();
-        match Instance_::start(&self.host.inner, &self.plugin_config, carry) {
+        match Instance_::start(&self.host.inner, &self.plugin_config, carry, self.vm_key) {
             Ok(vm) => {
                 self.vm = vm;
                 self.failed = None;
@@ -655,7 +803,7 @@ impl Vm {
                 },
             };
         }
-        let clock = self.host.inner.options.plugin.clock;
+        let start_time_ns = self.host.inner.options.plugin.clock.now_ns();
         let stream = StreamState {
             id,
             request: Arc::new(req.clone()),
@@ -671,7 +819,7 @@ impl Vm {
             foreign_calls: Vec::new(),
             filter_state: Default::default(),
             request_id,
-            start_time_ns: clock.now_ns(),
+            start_time_ns,
             response_code: None,
             response_details: None,
             phase: StreamPhase::Request,

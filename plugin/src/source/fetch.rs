@@ -31,6 +31,28 @@ pub struct SourceResponse {
     pub body: Vec<u8>,
 }
 
+/// Bodies of the replies Envoy's router makes itself when the source could not answer: a
+/// connection that failed or was reset before response headers (`503`), no healthy host
+/// (`503`), no response headers within the timeout (`504`). Envoy's async client hands these
+/// to `on_http_call_response` like any response; only a reset after the headers arrives with
+/// no headers at all.
+const PROXY_FAILURE_BODIES: &[&str] = &[
+    "upstream connect error or disconnect/reset before headers",
+    "no healthy upstream",
+    "upstream request timeout",
+];
+
+impl SourceResponse {
+    /// True when this is Envoy's own reply for a source it could not reach (see
+    /// [`PROXY_FAILURE_BODIES`]), not an answer of the source.
+    pub fn is_proxy_failure(&self) -> bool {
+        matches!(self.status, 503 | 504)
+            && PROXY_FAILURE_BODIES
+                .iter()
+                .any(|prefix| self.body.starts_with(prefix.as_bytes()))
+    }
+}
+
 /// Why a cycle failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
@@ -194,8 +216,10 @@ impl Fetcher {
         })
     }
 
-    /// Feeds the response to the request last returned (`None`: the call failed).
+    /// Feeds the response to the request last returned (`None`: the call failed). Envoy's own
+    /// reply for an unreachable source counts as no response.
     pub fn on_response(&mut self, now_ms: u64, response: Option<SourceResponse>) -> FetchStep {
+        let response = response.filter(|r| !r.is_proxy_failure());
         let step = match std::mem::replace(&mut self.phase, Phase::Idle) {
             Phase::Idle => return FetchStep::Unchanged,
             Phase::Digest => self.on_digest(response),
@@ -607,6 +631,35 @@ mod tests {
         fetcher.finish(0, digest, false);
         let next = fetcher.poll(1_000).unwrap();
         assert_eq!(next.headers[0].1, "\"d\"");
+    }
+
+    #[test]
+    fn envoys_own_failure_replies_count_as_unreachable() {
+        let policy = b"0123";
+        let envoy_503 = ok(
+            503,
+            &[("content-type", "text/plain")],
+            b"upstream connect error or disconnect/reset before headers. reset reason: remote connection failure",
+        );
+        let mut fetcher = Fetcher::new(config());
+        fetcher.poll(0).unwrap();
+        let step = fetcher.on_response(0, envoy_503.clone());
+        assert_eq!(step_kind(&step), "unreachable");
+        fetcher.poll(10_000).unwrap();
+        let step = fetcher.on_response(10_000, ok(504, &[], b"upstream request timeout"));
+        assert_eq!(step_kind(&step), "unreachable");
+        // Mid-fetch too.
+        fetcher.poll(100_000).unwrap();
+        let FetchStep::Send(_) = fetcher.on_response(100_000, ok(200, &[], &digest_file(policy)))
+        else {
+            panic!()
+        };
+        let step = fetcher.on_response(100_000, envoy_503);
+        assert_eq!(step_kind(&step), "unreachable");
+        // The source's own 503 stays a bad status.
+        fetcher.poll(1_000_000).unwrap();
+        let step = fetcher.on_response(1_000_000, ok(503, &[], b"maintenance"));
+        assert_eq!(step_kind(&step), "bad_status");
     }
 
     #[test]
