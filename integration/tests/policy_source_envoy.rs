@@ -252,6 +252,125 @@ fn a_source_down_at_start_fails_closed_until_it_comes_up() {
     assert!(wasm_stat(&envoy, &format!("{POLICY}.applied")) >= 1);
 }
 
+/// A policy whose `/orders` needs one of `keys` ((consumer, key) pairs).
+fn keyed_policy(keys: &[(&str, &str)]) -> String {
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|(consumer, key)| {
+            format!(
+                r#"{{"consumer":"{consumer}","sha256":"{}"}}"#,
+                trieguard::source::digest::PolicyDigest::of(key.as_bytes()).to_hex()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"hosts":[{{"domains":["*"],"routes":[
+            {{"id":"orders","match":{{"prefix":"/orders"}},"upstream":{{"cluster":"cluster-a"}},
+              "auth":{{"any_of":["keys"]}}}}]}}],
+          "auth_providers":{{"keys":{{"api_key":{{"keys":[{}]}}}}}}}}"#,
+        keys.join(",")
+    )
+}
+
+/// `/orders/1` with API key `key`: the consumer the upstream was told, or the refusal.
+fn with_key(envoy: &EnvoyProcess, key: &str) -> Result<String, (u16, String)> {
+    let reply = get(&format!("{}/orders/1", envoy.url()), &[("x-api-key", key)]).unwrap();
+    if reply.status == 200 {
+        let echoed = reply.echoed().unwrap();
+        Ok(echoed
+            .header("x-trieguard-consumer")
+            .unwrap_or("")
+            .to_owned())
+    } else {
+        Err((
+            reply.status,
+            reply.header("x-trieguard-reason").unwrap_or("").to_owned(),
+        ))
+    }
+}
+
+fn wait_for_key(envoy: &EnvoyProcess, key: &str, expected: Result<&str, (u16, &str)>) {
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    loop {
+        let now = with_key(envoy, key);
+        let matches = match (&now, &expected) {
+            (Ok(got), Ok(want)) => got == want,
+            (Err((status, reason)), Err((want_status, want_reason))) => {
+                status == want_status && reason == want_reason
+            }
+            _ => false,
+        };
+        if matches {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "key {key}: still {now:?}, not {expected:?}\n{}",
+            integration::envoy::log_excerpt(&envoy.log())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn keys_added_reassigned_and_revoked_reach_the_worker_as_a_delta() {
+    let a = EchoUpstream::start("cluster-a").unwrap();
+    let mut files = PolicyFiles::new("policy.json").unwrap();
+    files
+        .publish(keyed_policy(&[("alice", "alice-key"), ("bob", "bob-key")]).as_bytes())
+        .unwrap();
+    let source = StaticServer::start(files.root()).unwrap();
+    let envoy =
+        EnvoyProcess::start(&envoy_config(&[&a], source.addr(), &files.url_path())).unwrap();
+    wait_for_key(&envoy, "bob-key", Ok("bob"));
+    assert_eq!(with_key(&envoy, "alice-key").as_deref(), Ok("alice"));
+    // Every filter VM compiled the first publication once.
+    let not_modified = wasm_stat(&envoy, &format!("{SOURCE}.not_modified"));
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.not_modified"), not_modified + 2);
+    let applied = wasm_stat(&envoy, &format!("{POLICY}.applied"));
+
+    // bob's key revoked, alice's key re-assigned, carol's added: one delta, no recompile.
+    let revised = files
+        .publish(keyed_policy(&[("alice-2", "alice-key"), ("carol", "carol-key")]).as_bytes())
+        .unwrap();
+    wait_for_key(&envoy, "bob-key", Err((401, "auth.api_key.unknown")));
+    wait_for_key(&envoy, "alice-key", Ok("alice-2"));
+    assert_eq!(with_key(&envoy, "carol-key").as_deref(), Ok("carol"));
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.delta_published")), 1);
+    assert_eq!(wasm_stat(&envoy, &format!("{SOURCE}.published")), 1);
+    assert_eq!(
+        wasm_stat(&envoy, &format!("{POLICY}.applied")),
+        applied,
+        "a key delta recompiles nothing"
+    );
+    assert!(wasm_stat(&envoy, &format!("{POLICY}.key_delta_applied")) >= 1);
+    wait_for_gauge(&envoy, &format!("{POLICY}.digest"), revised.gauge_value());
+
+    // A route change is a full publication again, carrying the keys as they are now.
+    let moved = keyed_policy(&[("alice-2", "alice-key"), ("carol", "carol-key")])
+        .replace(r#""prefix":"/orders""#, r#""prefix":"/ord""#);
+    files.publish(moved.as_bytes()).unwrap();
+    wait_for_wasm_stat(&envoy, &format!("{SOURCE}.published"), 2);
+    wait_for_wasm_stat(&envoy, &format!("{POLICY}.applied"), applied + 1);
+    assert_eq!(with_key(&envoy, "carol-key").as_deref(), Ok("carol"));
+    assert_eq!(
+        with_key(&envoy, "bob-key"),
+        Err((401, "auth.api_key.unknown".to_owned()))
+    );
+}
+
+fn wait_for_gauge(envoy: &EnvoyProcess, name: &str, value: u64) {
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    while wasm_stat(envoy, name) != value {
+        assert!(
+            Instant::now() < deadline,
+            "{name} is {}, not {value}",
+            wasm_stat(envoy, name)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Waits for `text` in Envoy's log (flushed every 100 ms).
 fn wait_for_log(envoy: &EnvoyProcess, text: &str) {
     let deadline = Instant::now() + SOURCE_TIMEOUT;
@@ -264,7 +383,6 @@ fn wait_for_log(envoy: &EnvoyProcess, text: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
-
 
 fn first_of_something_else() -> trieguard::source::digest::PolicyDigest {
     trieguard::source::digest::PolicyDigest::of(b"not the policy being served")

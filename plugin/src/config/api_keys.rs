@@ -81,6 +81,50 @@ impl ApiKeyTable {
         self.consumers.get(entry.consumer as usize).map(|c| &**c)
     }
 
+    /// Every key: its SHA-256 digest and its consumer.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8; 32], &str)> {
+        self.digests.iter().filter_map(|(digest, entry)| {
+            self.consumers
+                .get(entry.consumer as usize)
+                .map(|consumer| (digest, &**consumer))
+        })
+    }
+
+    /// Adds key `digest` for `consumer`, or re-assigns it (a key delta). `consumer_slot`
+    /// remembers where the delta's consumer names went, so a name is stored once per delta.
+    pub(crate) fn set(
+        &mut self,
+        digest: [u8; 32],
+        consumer: &str,
+        consumer_slot: &mut HashMap<String, u32>,
+    ) {
+        let index = match consumer_slot.get(consumer) {
+            Some(index) => *index,
+            None => {
+                let index = u32::try_from(self.consumers.len()).unwrap_or(u32::MAX);
+                self.consumers.push(consumer.into());
+                consumer_slot.insert(consumer.to_owned(), index);
+                index
+            }
+        };
+        let entry = KeyEntry {
+            consumer: index,
+            declared: u32::MAX,
+        };
+        if self.digests.insert(digest, entry).is_none() {
+            self.declared = self.declared.saturating_add(1);
+        }
+    }
+
+    /// Revokes key `digest` (a key delta); true when it was known.
+    pub(crate) fn revoke(&mut self, digest: &[u8; 32]) -> bool {
+        let known = self.digests.remove(digest).is_some();
+        if known {
+            self.declared = self.declared.saturating_sub(1);
+        }
+        known
+    }
+
     /// Checks one entry; a well-formed one waits in `pending` for [`ApiKeyTable::build`].
     fn add(
         &mut self,

@@ -137,6 +137,16 @@ impl ApiKeyProvider {
         }
     }
 
+    /// The key table.
+    pub(crate) fn table(&self) -> &ApiKeyTable {
+        &self.keys
+    }
+
+    /// The key table, to apply a key delta to.
+    pub(crate) fn table_mut(&mut self) -> &mut ApiKeyTable {
+        &mut self.keys
+    }
+
     fn authenticate(&self, request: &Request) -> AuthOutcome {
         let presented = match &self.source {
             CredentialSource::Header(name) => request.header(name).map(|v| Cow::Borrowed(v.trim())),

@@ -19,6 +19,7 @@
 pub mod auth;
 pub(crate) mod chunked;
 pub mod client_cert;
+mod keys;
 pub mod normalize;
 pub mod request;
 pub(crate) mod route;

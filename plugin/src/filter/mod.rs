@@ -56,7 +56,9 @@ struct TrieguardRoot {
 
 /// What every stream of a configuration shares.
 struct Shared {
-    engine: Engine,
+    /// Borrowed by a stream only inside `on_http_request_headers`, and mutably only by a key
+    /// delta on a tick: the two never overlap on a worker's single thread.
+    engine: RefCell<Engine>,
     needs: RequestNeeds,
     metrics: RefCell<MetricIds>,
     rng: Cell<u64>,
@@ -90,7 +92,13 @@ impl TrieguardRoot {
         let Some(source) = self.source.as_mut() else {
             return;
         };
-        if let Some(engine) = source.check() {
+        let mut serving = self
+            .engine
+            .as_ref()
+            .and_then(|shared| shared.engine.try_borrow_mut().ok());
+        let replacement = source.check(serving.as_deref_mut());
+        drop(serving);
+        if let Some(engine) = replacement {
             self.engine = Some(Rc::new(Shared::new(engine)));
         }
     }
@@ -227,7 +235,11 @@ impl HttpContext for TrieguardStream {
             Ok(request) => request,
             Err(what) => return fail_closed(&what),
         };
-        let decision = shared.engine.decide(&request);
+        let Ok(engine) = shared.engine.try_borrow() else {
+            return fail_closed("the policy is being updated");
+        };
+        let decision = engine.decide(&request);
+        drop(engine);
         shared.count(&decision);
         match decision {
             Decision::Allow(allow) => match apply(&allow) {
@@ -256,7 +268,7 @@ impl Shared {
             .finish();
         Self {
             needs: engine.request_needs(),
-            engine,
+            engine: RefCell::new(engine),
             metrics: RefCell::new(MetricIds::new(MAX_METRICS)),
             rng: Cell::new(seed | 1),
         }

@@ -15,13 +15,18 @@ use crate::engine::Engine;
 use crate::source::FetchPolicyConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
-use crate::source::handoff::{self, Manifest};
+use crate::source::handoff::{self, DeltaRef, Manifest};
+use crate::source::key_delta::{self, KeyDelta};
 
 use super::clock::now_ms;
 use super::named_metrics::NamedMetrics;
 
 /// Largest response body read from the source: a piece, or a digest file.
 const MAX_RESPONSE_BYTES: usize = crate::source::MAX_PIECE_BYTES;
+
+/// Most key deltas published on top of one full publication; the next change is published
+/// whole (and every worker recompiles once).
+const MAX_DELTAS: usize = 256;
 
 /// The service's state.
 pub(crate) struct PolicyService {
@@ -30,7 +35,18 @@ pub(crate) struct PolicyService {
     in_flight: Option<u32>,
     /// Generation of the last publication (continues from what shared data holds).
     generation: u64,
+    /// What this service published last: the base of the next key delta.
+    published: Option<Published>,
     metrics: NamedMetrics,
+}
+
+/// The last publication, as the workers serve it.
+struct Published {
+    manifest: Manifest,
+    /// The policy's shape (`key_delta::policy_shape`); `None` if it could not be read.
+    shape: Option<PolicyDigest>,
+    /// The serving policy compiled: key deltas are computed against its key tables.
+    engine: Engine,
 }
 
 /// How the service sends a request (the root context's `dispatch_http_call`).
@@ -49,6 +65,7 @@ impl PolicyService {
             fetcher: Fetcher::new(config),
             in_flight: None,
             generation,
+            published: None,
             metrics: NamedMetrics::default(),
         }
     }
@@ -111,8 +128,8 @@ impl PolicyService {
     fn validate_and_publish(&mut self, policy: &[u8], digest: PolicyDigest) -> bool {
         let name = self.fetcher.config().name.clone();
         let compiled = PolicyConfig::parse_json(policy).and_then(Engine::from_config);
-        let routes = match compiled {
-            Ok(engine) => engine.route_count(),
+        let engine = match compiled {
+            Ok(engine) => engine,
             Err(error) => {
                 log::error!(
                     "trieguard: source '{name}': policy {digest} rejected ({} problem(s)); the serving policy stays",
@@ -125,6 +142,11 @@ impl PolicyService {
                 return false;
             }
         };
+        let shape = key_delta::policy_shape(policy).ok();
+        let Some(engine) = self.publish_key_delta(&name, engine, shape, digest) else {
+            return true;
+        };
+        let routes = engine.route_count();
         let generation = self.generation.saturating_add(1);
         let manifest = Manifest::for_policy(policy, generation);
         for (index, piece) in handoff::pieces(policy).enumerate() {
@@ -156,8 +178,21 @@ impl PolicyService {
                     _ => break,
                 }
             }
+            let previous_deltas = self
+                .published
+                .as_ref()
+                .map_or(0, |p| p.manifest.deltas.len());
+            for index in 0..previous_deltas {
+                let key = handoff::delta_key(&name, previous, index);
+                let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
+            }
         }
         self.generation = generation;
+        self.published = Some(Published {
+            manifest,
+            shape,
+            engine,
+        });
         log::info!(
             "trieguard: source '{name}': published policy {digest} (generation {generation}, {} bytes, {routes} routes)",
             policy.len()
@@ -168,6 +203,61 @@ impl PolicyService {
             digest.gauge_value(),
         );
         true
+    }
+
+    /// Publishes `engine`'s policy as a key delta on top of the last publication when the two
+    /// differ in API keys only (`None`); gives the engine back when it must be published whole.
+    fn publish_key_delta(
+        &mut self,
+        name: &str,
+        engine: Engine,
+        shape: Option<PolicyDigest>,
+        digest: PolicyDigest,
+    ) -> Option<Engine> {
+        let Some(published) = self.published.as_mut() else {
+            return Some(engine);
+        };
+        if shape.is_none()
+            || shape != published.shape
+            || published.manifest.deltas.len() >= MAX_DELTAS
+        {
+            return Some(engine);
+        }
+        let Some(delta) = KeyDelta::between(&published.engine, &engine) else {
+            return Some(engine);
+        };
+        let changes = delta.changes();
+        let encoded = delta.encode();
+        if changes > key_delta::MAX_DELTA_CHANGES || encoded.len() > handoff::SHARED_PIECE_BYTES {
+            return Some(engine);
+        }
+        let generation = published.manifest.generation;
+        let index = published.manifest.deltas.len();
+        let key = handoff::delta_key(name, generation, index);
+        let mut manifest = published.manifest.clone();
+        manifest.deltas.push(DeltaRef::new(&encoded, digest));
+        let manifest_key = handoff::manifest_key(name);
+        let written = hostcalls::set_shared_data(&key, Some(&encoded), None).and_then(|()| {
+            hostcalls::set_shared_data(&manifest_key, Some(&manifest.encode()), None)
+        });
+        if let Err(status) = written {
+            log::error!("trieguard: source '{name}': writing key delta {key} failed: {status:?}");
+            self.count("error.shared_data");
+            // Published whole instead, which rewrites every key the workers read.
+            return Some(engine);
+        }
+        published.manifest = manifest;
+        published.engine = engine;
+        log::info!(
+            "trieguard: source '{name}': published policy {digest} as a key delta ({changes} key(s) set or revoked, delta {} on generation {generation}; routes not recompiled)",
+            index + 1
+        );
+        self.count("delta_published");
+        self.metrics.set(
+            &format!("trieguard.source.{name}.digest"),
+            digest.gauge_value(),
+        );
+        None
     }
 
     fn send(&mut self, now: u64, request: SourceRequest, dispatch: Dispatch<'_>) {

@@ -12,6 +12,7 @@ use crate::engine::Engine;
 use crate::source::PolicySourceConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::handoff::{self, HandoffError, Manifest};
+use crate::source::key_delta::KeyDelta;
 
 use super::named_metrics::NamedMetrics;
 
@@ -21,6 +22,8 @@ pub(crate) struct WorkerSource {
     manifest_key: String,
     /// The generation last tried (applied or rejected): not tried again.
     tried_generation: Option<u64>,
+    /// Key deltas of that generation applied so far.
+    applied_deltas: usize,
     /// CAS token of a manifest that could not be read: refused (and logged) once, not on
     /// every tick.
     refused_manifest: Option<u32>,
@@ -36,6 +39,7 @@ impl WorkerSource {
             manifest_key: handoff::manifest_key(&config.name),
             config,
             tried_generation: None,
+            applied_deltas: 0,
             refused_manifest: None,
             serving: None,
             metrics: NamedMetrics::default(),
@@ -52,9 +56,11 @@ impl WorkerSource {
         self.serving
     }
 
-    /// Looks for a new publication; returns the compiled engine when there is one that
-    /// compiles. Failures are logged and counted, and the serving engine stays.
-    pub(crate) fn check(&mut self) -> Option<Engine> {
+    /// Looks for a new publication. A new full publication is compiled (with the key deltas
+    /// published on top of it applied) and returned; key deltas on top of the serving one are
+    /// applied to `serving` in place, routes untouched. Failures are logged and counted, and
+    /// the serving engine stays.
+    pub(crate) fn check(&mut self, serving: Option<&mut Engine>) -> Option<Engine> {
         let (manifest, cas) = match hostcalls::get_shared_data(&self.manifest_key) {
             Ok((Some(_), cas)) if cas.is_some() && cas == self.refused_manifest => return None,
             Ok((Some(bytes), cas)) => (Manifest::decode(&bytes), cas),
@@ -76,6 +82,12 @@ impl WorkerSource {
             }
         };
         if self.tried_generation == Some(manifest.generation) {
+            if manifest.deltas.len() > self.applied_deltas
+                && let Some(engine) = serving
+                && self.serving.is_some()
+            {
+                self.apply_deltas(&manifest, engine);
+            }
             return None;
         }
         let name = self.config.name.clone();
@@ -102,23 +114,24 @@ impl WorkerSource {
             }
         };
         self.tried_generation = Some(manifest.generation);
-        let digest = manifest.digest()?;
+        self.applied_deltas = 0;
         let compiled = PolicyConfig::parse_json(&policy).and_then(Engine::from_config);
         drop(policy);
         match compiled {
-            Ok(engine) => {
+            Ok(mut engine) => {
+                if !self.apply_deltas(&manifest, &mut engine) {
+                    // Keys this publication revoked could still be accepted: keep the old.
+                    return None;
+                }
+                let digest = self.serving?;
                 log::info!(
-                    "trieguard: source '{name}': serving policy {digest} (generation {}, {} routes)",
+                    "trieguard: source '{name}': serving policy {digest} (generation {}, {} key delta(s), {} routes)",
                     manifest.generation,
+                    manifest.deltas.len(),
                     engine.route_count()
                 );
-                self.serving = Some(digest);
                 self.metrics
                     .count(&format!("trieguard.policy.{name}.applied"));
-                self.metrics.set(
-                    &format!("trieguard.policy.{name}.digest"),
-                    digest.gauge_value(),
-                );
                 self.metrics.set(
                     &format!("trieguard.policy.{name}.generation"),
                     manifest.generation,
@@ -132,6 +145,50 @@ impl WorkerSource {
                 None
             }
         }
+    }
+
+    /// Applies the manifest's key deltas not applied yet, in order, and records the serving
+    /// digest. False when one is unusable: the engine then holds the deltas before it, and
+    /// the publication is not tried again (the next one is).
+    fn apply_deltas(&mut self, manifest: &Manifest, engine: &mut Engine) -> bool {
+        let name = self.config.name.clone();
+        for (index, reference) in manifest.deltas.iter().enumerate().skip(self.applied_deltas) {
+            let key = handoff::delta_key(&name, manifest.generation, index);
+            let delta = match hostcalls::get_shared_data(&key) {
+                Ok((Some(bytes), _)) => reference.open(&bytes),
+                _ => Err(HandoffError::BadDelta(format!("{key} is missing"))),
+            };
+            let applied = delta.and_then(|delta: KeyDelta| {
+                engine
+                    .apply_key_delta(&delta)
+                    .map_err(|error| HandoffError::BadDelta(error.to_string()))
+            });
+            match applied {
+                Ok(changes) => {
+                    self.applied_deltas = index + 1;
+                    log::info!(
+                        "trieguard: source '{name}': applied key delta {} of generation {} ({changes} key(s)); serving policy sha256:{}",
+                        index + 1,
+                        manifest.generation,
+                        reference.sha256
+                    );
+                    self.metrics
+                        .count(&format!("trieguard.policy.{name}.key_delta_applied"));
+                }
+                Err(error) => {
+                    self.reject("rejected", &error.to_string());
+                    return false;
+                }
+            }
+        }
+        self.serving = manifest.serving_digest();
+        if let Some(digest) = self.serving {
+            self.metrics.set(
+                &format!("trieguard.policy.{name}.digest"),
+                digest.gauge_value(),
+            );
+        }
+        true
     }
 
     fn reject(&mut self, kind: &str, what: &str) {

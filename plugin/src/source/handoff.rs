@@ -25,6 +25,20 @@ pub fn piece_key(name: &str, generation: u64, index: usize) -> String {
     format!("trieguard.policy.{name}.{generation}.{index}")
 }
 
+/// The key of the `index`-th key delta published on top of publication `generation`.
+pub fn delta_key(name: &str, generation: u64, index: usize) -> String {
+    format!("trieguard.policy.{name}.{generation}.delta.{index}")
+}
+
+/// A key delta published on top of a full publication (`source::key_delta`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaRef {
+    /// SHA-256 (hex) of the policy that serves once this delta is applied.
+    pub sha256: String,
+    /// SHA-256 (hex) of the encoded delta.
+    pub delta_sha256: String,
+}
+
 /// What the manifest says about the published policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -36,6 +50,9 @@ pub struct Manifest {
     pub size: usize,
     /// Number of pieces.
     pub pieces: usize,
+    /// Key deltas published since, in the order they apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deltas: Vec<DeltaRef>,
 }
 
 /// Why a worker could not take a publication.
@@ -52,6 +69,9 @@ pub enum HandoffError {
         /// Which piece.
         index: usize,
     },
+    /// A key delta is missing, unreadable, or does not match its digest.
+    #[error("a published key delta is unusable: {0}")]
+    BadDelta(String),
     /// The assembled bytes do not match the manifest (read during a newer publication).
     #[error("the assembled policy does not match the manifest's digest (size {got} of {expected})")]
     DigestMismatch {
@@ -70,6 +90,15 @@ impl Manifest {
             sha256: PolicyDigest::of(policy).to_hex(),
             size: policy.len(),
             pieces: policy.len().div_ceil(SHARED_PIECE_BYTES),
+            deltas: Vec::new(),
+        }
+    }
+
+    /// The digest of the policy serving once every delta is applied.
+    pub fn serving_digest(&self) -> Option<PolicyDigest> {
+        match self.deltas.last() {
+            Some(delta) => PolicyDigest::parse_hex(&delta.sha256),
+            None => self.digest(),
         }
     }
 
@@ -125,6 +154,27 @@ impl Manifest {
     }
 }
 
+impl DeltaRef {
+    /// The reference to `encoded` (a `KeyDelta`'s bytes), after which `serving` serves.
+    pub fn new(encoded: &[u8], serving: PolicyDigest) -> Self {
+        Self {
+            sha256: serving.to_hex(),
+            delta_sha256: PolicyDigest::of(encoded).to_hex(),
+        }
+    }
+
+    /// Checks `encoded` against the reference and decodes it.
+    pub fn open(&self, encoded: &[u8]) -> Result<super::key_delta::KeyDelta, HandoffError> {
+        if PolicyDigest::of(encoded).to_hex() != self.delta_sha256 {
+            return Err(HandoffError::BadDelta(
+                "does not match the manifest's digest".to_owned(),
+            ));
+        }
+        super::key_delta::KeyDelta::decode(encoded)
+            .map_err(|error| HandoffError::BadDelta(error.to_string()))
+    }
+}
+
 /// The pieces of `policy`, in order.
 pub fn pieces(policy: &[u8]) -> impl Iterator<Item = &[u8]> {
     policy.chunks(SHARED_PIECE_BYTES)
@@ -167,6 +217,31 @@ mod tests {
             Manifest::decode(br#"{"generation":1,"sha256":"00","size":1,"pieces":1}"#).is_err()
         );
         assert!(Manifest::decode(b"not json").is_err());
+    }
+
+    #[test]
+    fn deltas_are_checked_against_their_digest() {
+        let mut delta = super::super::key_delta::KeyDelta::default();
+        delta.providers.insert(
+            "keys".into(),
+            super::super::key_delta::ProviderKeyDelta {
+                set: vec![],
+                revoke: vec!["01".repeat(32)],
+            },
+        );
+        let encoded = delta.encode();
+        let serving = PolicyDigest::of(b"the policy after the delta");
+        let reference = DeltaRef::new(&encoded, serving);
+        assert_eq!(reference.open(&encoded).unwrap(), delta);
+        assert!(matches!(
+            reference.open(b"{}"),
+            Err(HandoffError::BadDelta(_))
+        ));
+        let mut manifest = Manifest::for_policy(b"base", 3);
+        assert_eq!(manifest.serving_digest(), Some(PolicyDigest::of(b"base")));
+        manifest.deltas.push(reference);
+        assert_eq!(manifest.serving_digest(), Some(serving));
+        assert_eq!(Manifest::decode(&manifest.encode()).unwrap(), manifest);
     }
 
     #[test]

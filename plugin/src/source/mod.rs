@@ -10,6 +10,7 @@
 pub mod digest;
 pub mod fetch;
 pub mod handoff;
+pub mod key_delta;
 
 use schemars::JsonSchema;
 use serde::Deserialize;

@@ -1,0 +1,77 @@
+//! API-key deltas applied to a compiled engine in place (`source::key_delta`): the hash-trie
+//! takes each insert and removal without a rebuild, and nothing else is touched.
+
+use std::collections::HashMap;
+
+use super::Engine;
+use super::auth::Provider;
+use crate::config::ApiKeyTable;
+use crate::source::key_delta::{KeyDelta, KeyDeltaError};
+
+impl Engine {
+    /// Every API-key provider's table, by provider name.
+    pub fn api_key_tables(&self) -> impl Iterator<Item = (&str, &ApiKeyTable)> {
+        self.providers
+            .iter()
+            .filter_map(|(name, provider)| match provider {
+                Provider::ApiKey(keys) => Some((name.as_str(), keys.table())),
+                _ => None,
+            })
+    }
+
+    /// Applies `delta`; returns the number of keys set or revoked. Everything is checked
+    /// first: a delta with any problem changes nothing.
+    pub fn apply_key_delta(&mut self, delta: &KeyDelta) -> Result<usize, KeyDeltaError> {
+        let mut checked = Vec::with_capacity(delta.providers.len());
+        for (name, change) in &delta.providers {
+            let index = self
+                .providers
+                .iter()
+                .position(|(n, p)| n == name && matches!(p, Provider::ApiKey(_)))
+                .ok_or_else(|| KeyDeltaError::NotAnApiKeyProvider(name.clone()))?;
+            let malformed = |what: &str| KeyDeltaError::Malformed {
+                provider: name.clone(),
+                what: what.to_owned(),
+            };
+            let mut set = Vec::with_capacity(change.set.len());
+            for (hex_digest, consumer) in &change.set {
+                if consumer.is_empty() {
+                    return Err(malformed(consumer));
+                }
+                set.push((
+                    parse_digest(hex_digest).ok_or_else(|| malformed(hex_digest))?,
+                    consumer,
+                ));
+            }
+            let mut revoke = Vec::with_capacity(change.revoke.len());
+            for hex_digest in &change.revoke {
+                revoke.push(parse_digest(hex_digest).ok_or_else(|| malformed(hex_digest))?);
+            }
+            checked.push((index, set, revoke));
+        }
+        for (index, set, revoke) in checked {
+            let Some((_, Provider::ApiKey(keys))) = self.providers.get_mut(index) else {
+                continue;
+            };
+            let table = keys.table_mut();
+            let mut consumer_slot = HashMap::new();
+            for digest in &revoke {
+                table.revoke(digest);
+            }
+            for (digest, consumer) in set {
+                table.set(digest, consumer, &mut consumer_slot);
+            }
+        }
+        Ok(delta.changes())
+    }
+}
+
+/// 64 lower-case hex digits → the digest.
+fn parse_digest(text: &str) -> Option<[u8; 32]> {
+    let lower = text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut digest = [0u8; 32];
+    (lower && hex::decode_to_slice(text, &mut digest).is_ok()).then_some(digest)
+}
