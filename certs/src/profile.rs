@@ -1,0 +1,107 @@
+//! Certificate-profile rules beyond path validation proper: key identifiers (RFC 5280 §4.2.1.1,
+//! §4.2.1.2), subject commonName encoding (§4.1.2.4, Appendix A), and extendedKeyUsage for TLS
+//! client authentication (§4.2.1.12), on the leaf and on every CA of the path. GM/T 0015 profiles
+//! SM2 certificates on RFC 5280, so the same rules apply to them. Which rules are options, and
+//! their defaults, is in [`ValidationOptions`] and `docs/cert-rules.md`.
+
+use crate::cert::{Cert, eku_contains, name_contents, oid};
+use crate::error::ChainError;
+use crate::name;
+use crate::options::ValidationOptions;
+
+/// What an extendedKeyUsage says about TLS client authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EkuVerdict {
+    /// id-kp-clientAuth is listed (or anyExtendedKeyUsage, when the options accept it).
+    Allows,
+    /// Only anyExtendedKeyUsage would allow it, and the options do not accept it.
+    AnyOnly,
+    /// Neither is listed.
+    Refuses,
+}
+
+fn eku_verdict(eku: &[u8], options: &ValidationOptions) -> EkuVerdict {
+    if eku_contains(eku, oid::KP_CLIENT_AUTH) {
+        EkuVerdict::Allows
+    } else if eku_contains(eku, oid::ANY_EXTENDED_KEY_USAGE) {
+        if options.allow_any_extended_key_usage {
+            EkuVerdict::Allows
+        } else {
+            EkuVerdict::AnyOnly
+        }
+    } else {
+        EkuVerdict::Refuses
+    }
+}
+
+/// RFC 5280 §4.2.1.12 for the leaf: an extendedKeyUsage, when present, lists id-kp-clientAuth
+/// (anyExtendedKeyUsage only if the options accept it); when absent, the certificate may serve
+/// any purpose unless the options require the EKU.
+pub(crate) fn check_leaf_eku(
+    leaf: &Cert<'_>,
+    options: &ValidationOptions,
+) -> Result<(), ChainError> {
+    let subject = || leaf.subject_text();
+    match leaf
+        .extensions
+        .ext_key_usage
+        .map(|eku| eku_verdict(eku, options))
+    {
+        None if options.require_client_auth_eku => {
+            Err(ChainError::MissingExtendedKeyUsage { subject: subject() })
+        }
+        None | Some(EkuVerdict::Allows) => Ok(()),
+        Some(EkuVerdict::AnyOnly) => {
+            Err(ChainError::AnyExtendedKeyUsageOnly { subject: subject() })
+        }
+        Some(EkuVerdict::Refuses) => Err(ChainError::NotClientAuth { subject: subject() }),
+    }
+}
+
+/// The extendedKeyUsage of a CA (an intermediate or the anchor), when present, constrains what
+/// it issues: it must allow client authentication for a client chain to pass through it.
+pub(crate) fn check_issuer_eku(
+    eku: Option<&[u8]>,
+    options: &ValidationOptions,
+    subject: impl FnOnce() -> String,
+) -> Result<(), ChainError> {
+    match eku.map(|eku| eku_verdict(eku, options)) {
+        None | Some(EkuVerdict::Allows) => Ok(()),
+        Some(_) => Err(ChainError::IssuerNotClientAuth { subject: subject() }),
+    }
+}
+
+/// The profile rules of a presented certificate (the leaf or an intermediate; trust anchors are
+/// configuration and exempt): key identifiers never critical; authorityKeyIdentifier present
+/// unless self-issued, and subjectKeyIdentifier present on a CA, when the options require them;
+/// every subject commonName a correctly encoded DirectoryString.
+pub(crate) fn check_presented(
+    cert: &Cert<'_>,
+    options: &ValidationOptions,
+) -> Result<(), ChainError> {
+    let ext = &cert.extensions;
+    if let Some(extension) = ext.critical_key_identifier {
+        return Err(ChainError::CriticalKeyIdentifier {
+            subject: cert.subject_text(),
+            extension,
+        });
+    }
+    if options.require_authority_key_id && ext.authority_key_id.is_none() && !cert.is_self_issued()
+    {
+        return Err(ChainError::MissingAuthorityKeyId {
+            subject: cert.subject_text(),
+        });
+    }
+    let is_ca = ext.basic_constraints.is_some_and(|bc| bc.ca);
+    if options.require_subject_key_id && is_ca && ext.subject_key_id.is_none() {
+        return Err(ChainError::MissingSubjectKeyId {
+            subject: cert.subject_text(),
+        });
+    }
+    name::check_common_names(name_contents(cert.subject)).map_err(|reason| {
+        ChainError::MalformedSubjectName {
+            subject: cert.subject_text(),
+            reason,
+        }
+    })
+}
