@@ -9,39 +9,22 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
-use certs::{ChainError, TrustStore, VerifiedPath, pem_certificates, verify_chain};
+use certs::{ChainError, TrustStore, VerifiedPath};
+use common::{ALGS, chain};
 use proptest::prelude::*;
-
-/// 2026-06-01T00:00:00Z.
-const NOW: i64 = 1_780_272_000;
-const ALGS: [&str; 2] = ["sm2", "p256"];
-
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-}
 
 /// The trust anchors of both fixture sets.
 fn store() -> &'static TrustStore {
     static STORE: OnceLock<TrustStore> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let mut pem = std::fs::read(testdata("roots.pem")).unwrap();
-        pem.extend(std::fs::read(testdata("constraints/roots.pem")).unwrap());
-        TrustStore::from_pem(&pem).unwrap()
-    })
-}
-
-fn chain(path: &str) -> Vec<Vec<u8>> {
-    pem_certificates(&std::fs::read(testdata(path)).unwrap()).unwrap()
+    STORE.get_or_init(|| common::store(&["roots.pem", "constraints/roots.pem"]))
 }
 
 fn verify(ders: &[Vec<u8>]) -> Result<VerifiedPath, ChainError> {
-    let (leaf, rest) = ders.split_first().unwrap();
-    verify_chain(store(), leaf, rest, NOW)
+    common::verify_ders(store(), ders)
 }
 
 #[test]
