@@ -27,6 +27,9 @@ pub struct ValidationOptions {
     /// Accept anyExtendedKeyUsage in place of id-kp-clientAuth (RFC 5280 §4.2.1.12 allows an
     /// application that needs one purpose to refuse it). Default `false`.
     pub allow_any_extended_key_usage: bool,
+    /// The profile checks of `profile.rs` on presented certificates and CAs, and the
+    /// name-constraint pass; off only in the benchmark baseline (feature `bench-baseline`).
+    pub(crate) profile_checks: bool,
 }
 
 impl Default for ValidationOptions {
@@ -36,6 +39,20 @@ impl Default for ValidationOptions {
             require_authority_key_id: true,
             require_subject_key_id: true,
             allow_any_extended_key_usage: false,
+            profile_checks: true,
         }
+    }
+}
+
+#[cfg(feature = "bench-baseline")]
+impl ValidationOptions {
+    /// The benchmark baseline: validation without the profile checks on presented certificates
+    /// and CAs and without the name-constraint pass (what validation cost before them), to
+    /// measure their cost in the same run. Never for production: it accepts chains that break
+    /// RFC 5280 rules.
+    #[must_use]
+    pub fn bench_baseline_without_profile_checks(mut self) -> Self {
+        self.profile_checks = false;
+        self
     }
 }

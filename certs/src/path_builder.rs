@@ -248,6 +248,9 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
             )
         })
         .and_then(|()| {
+            if !store.options.profile_checks {
+                return Ok(());
+            }
             profile::check_issuer_eku(anchor.ext_key_usage.as_deref(), &store.options, || {
                 anchor.subject_text.clone()
             })
@@ -256,8 +259,10 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
         .map_err(|e| (linked, e))?;
         // Name constraints are judged on an authenticated path only; a failure there outranks
         // every failure of a path whose links did not all verify.
-        self.check_name_constraints(path, ai)
-            .map_err(|e| (linked + 1, e))?;
+        if store.options.profile_checks {
+            self.check_name_constraints(path, ai)
+                .map_err(|e| (linked + 1, e))?;
+        }
         Ok(ai)
     }
 
@@ -283,13 +288,16 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
                 )
             })
             .and_then(|()| {
+                if !self.store.options.profile_checks {
+                    return Ok(());
+                }
                 profile::check_issuer_eku(
                     issuer.extensions.ext_key_usage,
                     &self.store.options,
                     || issuer.subject_text(),
                 )
+                .and_then(|()| profile::check_presented(issuer, &self.store.options))
             })
-            .and_then(|()| profile::check_presented(issuer, &self.store.options))
             .and_then(|()| self.link(child, IssuerRef::Presented(ci)))
             .map_err(|e| (linked, e))?;
         path.push(ci);
