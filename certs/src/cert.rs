@@ -80,6 +80,8 @@ pub(crate) struct Extensions<'a> {
     pub(crate) ext_key_usage: Option<&'a [u8]>,
     /// `GeneralNames` contents (validated).
     pub(crate) subject_alt_name: Option<&'a [u8]>,
+    /// subjectAltName is marked critical (RFC 5280 §4.2.1.6 requires it with an empty subject).
+    pub(crate) subject_alt_name_critical: bool,
     /// nameConstraints (validated), RFC 5280 §4.2.1.10.
     pub(crate) name_constraints: Option<NameConstraints<'a>>,
     /// subjectKeyIdentifier's keyIdentifier octets (RFC 5280 §4.2.1.2), non-empty.
@@ -259,7 +261,10 @@ fn parse_extensions(contents: &[u8]) -> DerResult<Extensions<'_>> {
             oid::BASIC_CONSTRAINTS => out.basic_constraints = Some(parse_basic_constraints(value)?),
             oid::KEY_USAGE => out.key_usage = Some(parse_key_usage(value)?),
             oid::EXT_KEY_USAGE => out.ext_key_usage = Some(parse_ext_key_usage(value)?),
-            oid::SUBJECT_ALT_NAME => out.subject_alt_name = Some(parse_general_names(value)?),
+            oid::SUBJECT_ALT_NAME => {
+                out.subject_alt_name = Some(parse_general_names(value)?);
+                out.subject_alt_name_critical = critical;
+            }
             oid::NAME_CONSTRAINTS => {
                 out.name_constraints = Some(name_constraints::parse(value, critical)?);
             }

@@ -98,10 +98,24 @@ pub(crate) fn check_presented(
             subject: cert.subject_text(),
         });
     }
-    name::check_common_names(name_contents(cert.subject)).map_err(|reason| {
-        ChainError::MalformedSubjectName {
+    let subject = name_contents(cert.subject);
+    // RFC 5280 §4.1.2.6: an empty subject needs a subjectAltName; §4.2.1.6: then marked critical.
+    let empty_subject = match (subject.is_empty(), ext.subject_alt_name.is_some()) {
+        (false, _) => None,
+        (true, false) => Some("empty subject and no subjectAltName"),
+        (true, true) if !ext.subject_alt_name_critical => {
+            Some("empty subject with a non-critical subjectAltName")
+        }
+        (true, true) => None,
+    };
+    if let Some(reason) = empty_subject {
+        return Err(ChainError::MalformedSubjectName {
             subject: cert.subject_text(),
             reason,
-        }
+        });
+    }
+    name::check_common_names(subject).map_err(|reason| ChainError::MalformedSubjectName {
+        subject: cert.subject_text(),
+        reason,
     })
 }

@@ -113,21 +113,24 @@ tlv_hex_len() {
   echo $(( (2 + n + 16#${h:p+4:n*2}) * 2 ))
 }
 
-# repatch NAME ISSUER(NAME|self) FROM TO: replaces the hex FROM by the hex TO (same length) in
-# the tbsCertificate of NAME and signs it again with ISSUER's key, for encodings OpenSSL will not
-# write (a CN that is not a string type, a PrintableString with '@', invalid UTF-8).
+# repatch NAME ISSUER(NAME|self) FROM TO: replaces the hex FROM by the hex TO in the
+# tbsCertificate contents of NAME and signs it again with ISSUER's key, for encodings OpenSSL will
+# not write (a CN that is not a string type, a PrintableString with '@', invalid UTF-8, an empty
+# subject). FROM and TO are the same length or whole TLVs (the tbsCertificate length is rewritten).
 repatch() {
   local name=$1 issuer=$2 from=$3 to=$4
-  local hex start tbs_len tbs alg_len alg signer sig
-  [ ${#from} -eq ${#to} ] || { echo "repatch $name: FROM and TO differ in length" >&2; exit 1; }
+  local hex start tbs_len tbs tbs_hdr body_hex alg_len alg signer sig
   hex=$("$OPENSSL" x509 -in "$OUT/$name.crt.pem" -outform DER | xxd -p | tr -d '\n')
   start=$(( (2 + 16#${hex:2:2} - 128) * 2 ))
   tbs_len=$(tlv_hex_len "$hex" "$start")
   tbs=${hex:start:tbs_len}
   alg_len=$(tlv_hex_len "$hex" $((start + tbs_len)))
   alg=${hex:start+tbs_len:alg_len}
-  [ "${tbs/$from/}" != "$tbs" ] || { echo "repatch $name: $from not found" >&2; exit 1; }
-  tbs=${tbs/$from/$to}
+  tbs_hdr=$(( (2 + 16#${tbs:2:2} - 128) * 2 ))
+  body_hex=${tbs:tbs_hdr}
+  [ "${body_hex/$from/}" != "$body_hex" ] || { echo "repatch $name: $from not found" >&2; exit 1; }
+  body_hex=${body_hex/$from/$to}
+  tbs="30$(der_len $(( ${#body_hex} / 2 )))$body_hex"
   echo "$tbs" | xxd -r -p > "$WORK/$name.tbs"
   signer=$(signer_key "$issuer" "$(cat "$WORK/issuer-key.$name")")
   if [ "$(cat "$WORK/keys/$signer.type")" = sm2 ]; then

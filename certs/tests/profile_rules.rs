@@ -105,6 +105,13 @@ const DEFAULT_VERDICTS: &[(&str, &str, &str)] = &[
         "malformed_subject_name",
         "UTF8String is not valid UTF-8",
     ),
+    // RFC 5280 §4.1.2.6, §4.2.1.6.
+    ("empty-subject-critical-san", "valid", ""),
+    (
+        "empty-subject-noncritical-san",
+        "malformed_subject_name",
+        "empty subject with a non-critical subjectAltName",
+    ),
     // Thousands of names against a thousand subtrees.
     (
         "many-names",

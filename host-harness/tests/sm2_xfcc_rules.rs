@@ -165,6 +165,11 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ),
     ("cn-bad-utf8", "default", "not valid UTF-8"),
     (
+        "empty-subject-noncritical-san",
+        "default",
+        "empty subject with a non-critical subjectAltName",
+    ),
+    (
         "many-names",
         "default",
         "more than 65536 name constraint checks",
@@ -209,6 +214,7 @@ fn accepted_rule_fixtures_pass_with_their_consumer() {
             ("leaf-aki-issuer-serial", "default"),
             ("int-eku-client", "default"),
             ("cn-printable", "default"),
+            ("empty-subject-critical-san", "default"),
         ] {
             let o = vm.handle(&request(route, &rules(&format!("chains/{alg}-{case}.pem"))));
             assert_eq!(o.action, Action::Continue, "{alg}-{case} on {route}: {o:?}");

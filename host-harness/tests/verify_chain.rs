@@ -309,6 +309,12 @@ fn every_profile_rule_fixture_gets_a_verdict() {
         ("cn-not-a-string", 1, "invalid: malformed subject name"),
         ("cn-bad-printable", 1, "invalid: malformed subject name"),
         ("cn-bad-utf8", 1, "invalid: malformed subject name"),
+        ("empty-subject-critical-san", 0, "valid: "),
+        (
+            "empty-subject-noncritical-san",
+            1,
+            "invalid: malformed subject name: empty subject with a non-critical subjectAltName",
+        ),
     ];
     for alg in ALGS {
         for (case, code, reason) in cases {

@@ -157,6 +157,12 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
 2.5.29.17 = DER:30:08:82:06:61:6c:69:63:c3:a9
+[ leaf_critical_san ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = critical, DNS:alice.rules.example
+authorityKeyIdentifier = keyid
 [ leaf_many_sans ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -216,6 +222,15 @@ for alg in sm2 p256; do
   leaf cn-bad-utf8 leaf "$O/CN=$CN_MARK"
   repatch $alg-cn-bad-utf8 $alg-int "$CN_UTF8" "06035504030c0c$(hex_of cnmark)ff$(hex_of alice)"
   chain $alg-cn-bad-utf8 $alg-cn-bad-utf8 $alg-int
+  # RFC 5280 §4.1.2.6 / §4.2.1.6: an empty subject needs a critical subjectAltName. The subject
+  # CN=emptymark is replaced by an empty Name (30 00).
+  EMPTY_MARK="30143112301006035504030c09$(hex_of emptymark)"
+  leaf empty-subject-critical-san leaf_critical_san "/CN=emptymark"
+  repatch $alg-empty-subject-critical-san $alg-int "$EMPTY_MARK" 3000
+  chain $alg-empty-subject-critical-san $alg-empty-subject-critical-san $alg-int
+  leaf empty-subject-noncritical-san leaf "/CN=emptymark"
+  repatch $alg-empty-subject-noncritical-san $alg-int "$EMPTY_MARK" 3000
+  chain $alg-empty-subject-noncritical-san $alg-empty-subject-noncritical-san $alg-int
 
   # CA certificates with one property each, under the root, and a good leaf under each.
   # issuer_case CASE EXT [LEAF_EXT]
