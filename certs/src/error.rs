@@ -244,6 +244,15 @@ pub enum ChainError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// basicConstraints and keyUsage disagree about whether the certificate is a CA: keyCertSign
+    /// without cA TRUE (RFC 5280 §4.2.1.3), or a pathLenConstraint without cA TRUE (§4.2.1.9).
+    #[error("inconsistent CA extensions: {reason} ({subject})")]
+    InconsistentCaExtensions {
+        /// The certificate.
+        subject: String,
+        /// Which rule is broken.
+        reason: &'static str,
+    },
     /// The leaf has no extendedKeyUsage and the trust store requires id-kp-clientAuth
     /// (`require_client_auth_eku`).
     #[error(
@@ -315,6 +324,7 @@ impl ChainError {
             ChainError::MissingExtendedKeyUsage { .. } => "missing_extended_key_usage",
             ChainError::AnyExtendedKeyUsageOnly { .. } => "any_extended_key_usage",
             ChainError::IssuerNotClientAuth { .. } => "issuer_not_client_auth",
+            ChainError::InconsistentCaExtensions { .. } => "inconsistent_ca_extensions",
         }
     }
 
@@ -338,7 +348,8 @@ impl ChainError {
             | ChainError::MissingSubjectKeyId { .. }
             | ChainError::CriticalKeyIdentifier { .. }
             | ChainError::MalformedSubjectName { .. }
-            | ChainError::IssuerNotClientAuth { .. } => 3,
+            | ChainError::IssuerNotClientAuth { .. }
+            | ChainError::InconsistentCaExtensions { .. } => 3,
             ChainError::UnsupportedPublicKey { .. }
             | ChainError::UnsupportedSignatureAlgorithm { .. }
             | ChainError::KeyAlgorithmMismatch { .. } => 4,

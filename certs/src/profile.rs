@@ -4,7 +4,7 @@
 //! SM2 certificates on RFC 5280, so the same rules apply to them. Which rules are options, and
 //! their defaults, is in [`ValidationOptions`] and `docs/cert-rules.md`.
 
-use crate::cert::{Cert, eku_contains, name_contents, oid};
+use crate::cert::{Cert, KeyUsage, eku_contains, name_contents, oid};
 use crate::error::ChainError;
 use crate::name;
 use crate::options::ValidationOptions;
@@ -72,7 +72,8 @@ pub(crate) fn check_issuer_eku(
 }
 
 /// The profile rules of a presented certificate (the leaf or an intermediate; trust anchors are
-/// configuration and exempt): key identifiers never critical; authorityKeyIdentifier present
+/// configuration and exempt): keyCertSign and pathLenConstraint only with cA TRUE; key
+/// identifiers never critical; authorityKeyIdentifier present
 /// unless self-issued, and subjectKeyIdentifier present on a CA, when the options require them;
 /// every subject commonName a correctly encoded DirectoryString.
 pub(crate) fn check_presented(
@@ -93,6 +94,27 @@ pub(crate) fn check_presented(
         });
     }
     let is_ca = ext.basic_constraints.is_some_and(|bc| bc.ca);
+    let inconsistent = if is_ca {
+        None
+    } else if ext
+        .key_usage
+        .is_some_and(|ku| ku.has(KeyUsage::KEY_CERT_SIGN))
+    {
+        Some("keyUsage asserts keyCertSign but basicConstraints cA is not TRUE (RFC 5280 §4.2.1.3)")
+    } else if ext
+        .basic_constraints
+        .is_some_and(|bc| bc.path_len.is_some())
+    {
+        Some("pathLenConstraint without basicConstraints cA TRUE (RFC 5280 §4.2.1.9)")
+    } else {
+        None
+    };
+    if let Some(reason) = inconsistent {
+        return Err(ChainError::InconsistentCaExtensions {
+            subject: cert.subject_text(),
+            reason,
+        });
+    }
     if options.require_subject_key_id && is_ca && ext.subject_key_id.is_none() {
         return Err(ChainError::MissingSubjectKeyId {
             subject: cert.subject_text(),

@@ -65,6 +65,17 @@ const DEFAULT_VERDICTS: &[(&str, &str, &str)] = &[
         "critical_key_identifier",
         "subjectKeyIdentifier is marked critical",
     ),
+    // RFC 5280 §4.2.1.3, §4.2.1.9.
+    (
+        "leaf-keycertsign",
+        "inconsistent_ca_extensions",
+        "keyUsage asserts keyCertSign but basicConstraints cA is not TRUE",
+    ),
+    (
+        "leaf-pathlen-not-ca",
+        "inconsistent_ca_extensions",
+        "pathLenConstraint without basicConstraints cA TRUE",
+    ),
     // RFC 5280 §4.2.1.12.
     ("leaf-no-eku", "valid", ""),
     (

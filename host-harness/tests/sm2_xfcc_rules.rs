@@ -139,6 +139,16 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "default",
         "subjectKeyIdentifier is marked critical",
     ),
+    (
+        "leaf-keycertsign",
+        "default",
+        "keyCertSign but basicConstraints cA is not TRUE",
+    ),
+    (
+        "leaf-pathlen-not-ca",
+        "default",
+        "pathLenConstraint without basicConstraints cA TRUE",
+    ),
     ("leaf-eku-server", "default", "lacks id-kp-clientAuth"),
     (
         "leaf-eku-any",

@@ -286,6 +286,12 @@ fn every_profile_rule_fixture_gets_a_verdict() {
             1,
             "invalid: subjectKeyIdentifier is marked critical",
         ),
+        ("leaf-keycertsign", 1, "invalid: inconsistent CA extensions"),
+        (
+            "leaf-pathlen-not-ca",
+            1,
+            "invalid: inconsistent CA extensions",
+        ),
         ("leaf-no-eku", 0, "valid: "),
         (
             "leaf-eku-server",

@@ -163,6 +163,18 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
 subjectAltName = critical, DNS:alice.rules.example
 authorityKeyIdentifier = keyid
+[ leaf_keycertsign ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyCertSign
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:alice.rules.example
+authorityKeyIdentifier = keyid
+[ leaf_pathlen_not_ca ]
+2.5.29.19 = critical, DER:30:03:02:01:00
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:alice.rules.example
+authorityKeyIdentifier = keyid
 [ leaf_many_sans ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -200,6 +212,9 @@ for alg in sm2 p256; do
   leaf leaf-critical-aki leaf_critical_aki
   leaf leaf-empty-aki-keyid leaf_empty_aki_keyid
   leaf leaf-aki-issuer-serial leaf_aki_issuer
+  # RFC 5280 §4.2.1.3 / §4.2.1.9: CA-only fields on a certificate that is not a CA.
+  leaf leaf-keycertsign leaf_keycertsign
+  leaf leaf-pathlen-not-ca leaf_pathlen_not_ca
   # RFC 5280 §4.2.1.12: extendedKeyUsage.
   leaf leaf-no-eku leaf_no_eku
   leaf leaf-eku-server leaf_eku_server
