@@ -141,3 +141,49 @@ pub(crate) fn check_presented(
         reason,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT_AUTH: &[u8] = &[0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+    const SERVER_AUTH: &[u8] = &[0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+    const ANY: &[u8] = &[0x06, 0x04, 0x55, 0x1d, 0x25, 0x00];
+
+    #[test]
+    fn eku_verdicts_follow_the_options() {
+        let strict = ValidationOptions::default();
+        let any = ValidationOptions {
+            allow_any_extended_key_usage: true,
+            ..ValidationOptions::default()
+        };
+        let both = [SERVER_AUTH, CLIENT_AUTH].concat();
+        let any_and_server = [ANY, SERVER_AUTH].concat();
+        for (eku, options, want) in [
+            (CLIENT_AUTH, &strict, EkuVerdict::Allows),
+            (both.as_slice(), &strict, EkuVerdict::Allows),
+            (SERVER_AUTH, &strict, EkuVerdict::Refuses),
+            (SERVER_AUTH, &any, EkuVerdict::Refuses),
+            (ANY, &strict, EkuVerdict::AnyOnly),
+            (any_and_server.as_slice(), &strict, EkuVerdict::AnyOnly),
+            (ANY, &any, EkuVerdict::Allows),
+        ] {
+            assert_eq!(eku_verdict(eku, options), want, "{eku:02x?}");
+        }
+    }
+
+    #[test]
+    fn a_ca_eku_constrains_only_when_present() {
+        let options = ValidationOptions::default();
+        assert!(check_issuer_eku(None, &options, String::new).is_ok());
+        assert!(check_issuer_eku(Some(CLIENT_AUTH), &options, String::new).is_ok());
+        let err = check_issuer_eku(Some(SERVER_AUTH), &options, || "CN=ca".to_owned());
+        assert_eq!(
+            err,
+            Err(ChainError::IssuerNotClientAuth {
+                subject: "CN=ca".to_owned()
+            })
+        );
+        assert!(check_issuer_eku(Some(ANY), &options, String::new).is_err());
+    }
+}
