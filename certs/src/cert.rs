@@ -80,6 +80,8 @@ pub(crate) struct Extensions<'a> {
     pub(crate) ext_key_usage: Option<&'a [u8]>,
     /// `GeneralNames` contents (validated).
     pub(crate) subject_alt_name: Option<&'a [u8]>,
+    /// subjectAltName is marked critical (RFC 5280 §4.2.1.6 requires it with an empty subject).
+    pub(crate) subject_alt_name_critical: bool,
     /// nameConstraints (validated), RFC 5280 §4.2.1.10.
     pub(crate) name_constraints: Option<NameConstraints<'a>>,
     /// subjectKeyIdentifier's keyIdentifier octets (RFC 5280 §4.2.1.2), non-empty.
@@ -88,6 +90,9 @@ pub(crate) struct Extensions<'a> {
     pub(crate) authority_key_id: Option<AuthorityKeyId<'a>>,
     /// The OID contents of the first critical extension not listed in [`oid`].
     pub(crate) unknown_critical: Option<&'a [u8]>,
+    /// The name of a key identifier extension marked critical, which RFC 5280 §4.2.1.1 and
+    /// §4.2.1.2 forbid (checked by `profile`, not refused while parsing).
+    pub(crate) critical_key_identifier: Option<&'static str>,
 }
 
 /// A parsed certificate borrowing its DER.
@@ -256,12 +261,25 @@ fn parse_extensions(contents: &[u8]) -> DerResult<Extensions<'_>> {
             oid::BASIC_CONSTRAINTS => out.basic_constraints = Some(parse_basic_constraints(value)?),
             oid::KEY_USAGE => out.key_usage = Some(parse_key_usage(value)?),
             oid::EXT_KEY_USAGE => out.ext_key_usage = Some(parse_ext_key_usage(value)?),
-            oid::SUBJECT_ALT_NAME => out.subject_alt_name = Some(parse_general_names(value)?),
+            oid::SUBJECT_ALT_NAME => {
+                out.subject_alt_name = Some(parse_general_names(value)?);
+                out.subject_alt_name_critical = critical;
+            }
             oid::NAME_CONSTRAINTS => {
                 out.name_constraints = Some(name_constraints::parse(value, critical)?);
             }
-            oid::SUBJECT_KEY_ID => out.subject_key_id = Some(parse_subject_key_id(value)?),
-            oid::AUTHORITY_KEY_ID => out.authority_key_id = Some(parse_authority_key_id(value)?),
+            oid::SUBJECT_KEY_ID => {
+                out.subject_key_id = Some(parse_subject_key_id(value)?);
+                if critical {
+                    out.critical_key_identifier = Some("subjectKeyIdentifier");
+                }
+            }
+            oid::AUTHORITY_KEY_ID => {
+                out.authority_key_id = Some(parse_authority_key_id(value)?);
+                if critical {
+                    out.critical_key_identifier = Some("authorityKeyIdentifier");
+                }
+            }
             _ if critical && out.unknown_critical.is_none() => out.unknown_critical = Some(id),
             _ => {}
         }
@@ -312,7 +330,8 @@ fn parse_ext_key_usage(value: &[u8]) -> DerResult<&[u8]> {
 }
 
 /// GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (RFC 5280 §4.2.1.6): not empty; IA5
-/// forms ASCII; an iPAddress 4 or 16 octets; a directoryName one valid Name.
+/// forms ASCII and not empty (a dNSName of "" or " " names nothing, §4.2.1.6); an iPAddress 4 or
+/// 16 octets; a directoryName one valid Name.
 fn parse_general_names(value: &[u8]) -> DerResult<&[u8]> {
     let seq = der::single(value, tag::SEQUENCE, "subjectAltName: expected SEQUENCE")?.contents;
     let mut r = Reader::new(seq);
@@ -320,12 +339,21 @@ fn parse_general_names(value: &[u8]) -> DerResult<&[u8]> {
         return Err(DerError("subjectAltName: empty"));
     }
     while !r.is_empty() {
-        if let name_constraints::GeneralName::Ip(octets) =
-            name_constraints::general_name(r.read()?)?
-            && octets.len() != 4
-            && octets.len() != 16
-        {
-            return Err(DerError("subjectAltName: iPAddress is not 4 or 16 octets"));
+        use name_constraints::GeneralName;
+        match name_constraints::general_name(r.read()?)? {
+            GeneralName::Ip(octets) if octets.len() != 4 && octets.len() != 16 => {
+                return Err(DerError("subjectAltName: iPAddress is not 4 or 16 octets"));
+            }
+            GeneralName::Dns(s) if s.trim().is_empty() => {
+                return Err(DerError("subjectAltName: empty dNSName"));
+            }
+            GeneralName::Email("") => {
+                return Err(DerError("subjectAltName: empty rfc822Name"));
+            }
+            GeneralName::Uri("") => {
+                return Err(DerError("subjectAltName: empty URI"));
+            }
+            _ => {}
         }
     }
     Ok(seq)

@@ -208,6 +208,79 @@ pub enum ChainError {
         /// What could not be evaluated.
         form: &'static str,
     },
+    /// A certificate that is not self-issued has no authorityKeyIdentifier, which RFC 5280
+    /// §4.2.1.1 requires (the trust store's `require_authority_key_id`, on by default).
+    #[error(
+        "certificate lacks authorityKeyIdentifier, which RFC 5280 §4.2.1.1 requires of every certificate but a self-signed one ({subject})"
+    )]
+    MissingAuthorityKeyId {
+        /// The certificate.
+        subject: String,
+    },
+    /// A presented CA certificate has no subjectKeyIdentifier, which RFC 5280 §4.2.1.2 requires
+    /// (the trust store's `require_subject_key_id`, on by default).
+    #[error(
+        "CA certificate lacks subjectKeyIdentifier, which RFC 5280 §4.2.1.2 requires of every CA certificate ({subject})"
+    )]
+    MissingSubjectKeyId {
+        /// The CA certificate.
+        subject: String,
+    },
+    /// A key identifier extension is marked critical, which RFC 5280 §4.2.1.1 and §4.2.1.2
+    /// forbid.
+    #[error("{extension} is marked critical, which RFC 5280 forbids ({subject})")]
+    CriticalKeyIdentifier {
+        /// The certificate.
+        subject: String,
+        /// `authorityKeyIdentifier` or `subjectKeyIdentifier`.
+        extension: &'static str,
+    },
+    /// A subject commonName is not a correctly encoded DirectoryString (RFC 5280 §4.1.2.4,
+    /// Appendix A).
+    #[error("malformed subject name: {reason} ({subject})")]
+    MalformedSubjectName {
+        /// The certificate, RFC 4514 text (a bad value is shown as hex).
+        subject: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// basicConstraints and keyUsage disagree about whether the certificate is a CA: keyCertSign
+    /// without cA TRUE (RFC 5280 §4.2.1.3), or a pathLenConstraint without cA TRUE (§4.2.1.9).
+    #[error("inconsistent CA extensions: {reason} ({subject})")]
+    InconsistentCaExtensions {
+        /// The certificate.
+        subject: String,
+        /// Which rule is broken.
+        reason: &'static str,
+    },
+    /// The leaf has no extendedKeyUsage and the trust store requires id-kp-clientAuth
+    /// (`require_client_auth_eku`).
+    #[error(
+        "certificate has no extendedKeyUsage, and this trust store requires id-kp-clientAuth (require_client_auth_eku) ({subject})"
+    )]
+    MissingExtendedKeyUsage {
+        /// The leaf.
+        subject: String,
+    },
+    /// The leaf's extendedKeyUsage offers anyExtendedKeyUsage but not id-kp-clientAuth, and the
+    /// trust store does not accept anyExtendedKeyUsage (`allow_any_extended_key_usage`).
+    #[error(
+        "certificate not valid for client authentication: extendedKeyUsage has anyExtendedKeyUsage but not id-kp-clientAuth, and this trust store does not accept anyExtendedKeyUsage ({subject})"
+    )]
+    AnyExtendedKeyUsageOnly {
+        /// The leaf.
+        subject: String,
+    },
+    /// A CA on the path has an extendedKeyUsage without id-kp-clientAuth, so it does not issue
+    /// client certificates (the EKU of a CA constrains the certificates below it, as OpenSSL,
+    /// Go and webpki treat it).
+    #[error(
+        "issuer not valid for client authentication: its extendedKeyUsage lacks id-kp-clientAuth ({subject})"
+    )]
+    IssuerNotClientAuth {
+        /// The CA.
+        subject: String,
+    },
     /// Path building hit a search budget (signatures checked or paths tried).
     #[error("verification budget exceeded: more than {limit} {what}")]
     BudgetExceeded {
@@ -244,6 +317,14 @@ impl ChainError {
             ChainError::NameNotPermitted { .. } => "name_not_permitted",
             ChainError::UnsupportedNameConstraint { .. } => "unsupported_name_constraint",
             ChainError::BudgetExceeded { .. } => "budget_exceeded",
+            ChainError::MissingAuthorityKeyId { .. } => "missing_authority_key_id",
+            ChainError::MissingSubjectKeyId { .. } => "missing_subject_key_id",
+            ChainError::CriticalKeyIdentifier { .. } => "critical_key_identifier",
+            ChainError::MalformedSubjectName { .. } => "malformed_subject_name",
+            ChainError::MissingExtendedKeyUsage { .. } => "missing_extended_key_usage",
+            ChainError::AnyExtendedKeyUsageOnly { .. } => "any_extended_key_usage",
+            ChainError::IssuerNotClientAuth { .. } => "issuer_not_client_auth",
+            ChainError::InconsistentCaExtensions { .. } => "inconsistent_ca_extensions",
         }
     }
 
@@ -262,7 +343,13 @@ impl ChainError {
             | ChainError::PathLenExceeded { .. }
             | ChainError::MissingKeyCertSign { .. }
             | ChainError::UnknownCriticalExtension { .. }
-            | ChainError::UnsupportedNameConstraint { .. } => 3,
+            | ChainError::UnsupportedNameConstraint { .. }
+            | ChainError::MissingAuthorityKeyId { .. }
+            | ChainError::MissingSubjectKeyId { .. }
+            | ChainError::CriticalKeyIdentifier { .. }
+            | ChainError::MalformedSubjectName { .. }
+            | ChainError::IssuerNotClientAuth { .. }
+            | ChainError::InconsistentCaExtensions { .. } => 3,
             ChainError::UnsupportedPublicKey { .. }
             | ChainError::UnsupportedSignatureAlgorithm { .. }
             | ChainError::KeyAlgorithmMismatch { .. } => 4,
@@ -272,7 +359,9 @@ impl ChainError {
             | ChainError::TooLarge { .. }
             | ChainError::Malformed { .. }
             | ChainError::NotClientAuth { .. }
-            | ChainError::MissingDigitalSignature { .. } => 6,
+            | ChainError::MissingDigitalSignature { .. }
+            | ChainError::MissingExtendedKeyUsage { .. }
+            | ChainError::AnyExtendedKeyUsageOnly { .. } => 6,
             ChainError::BudgetExceeded { .. } => 7,
         }
     }

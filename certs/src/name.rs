@@ -213,6 +213,52 @@ pub(crate) fn email_addresses(name: &[u8]) -> Vec<&str> {
     out
 }
 
+/// PrintableString's character set (X.680 §41.4): letters, digits, space and `'()+,-./:=?`.
+fn is_printable_string(v: &[u8]) -> bool {
+    v.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b))
+}
+
+/// Why a common-name value is not a correctly encoded DirectoryString (RFC 5280 Appendix A:
+/// `X520CommonName ::= DirectoryString`, whose choices are TeletexString, PrintableString,
+/// UniversalString, UTF8String and BMPString), or `None` when it is one.
+fn common_name_problem(value_tag: u8, value: &[u8]) -> Option<&'static str> {
+    match value_tag {
+        tag::PRINTABLE_STRING if !is_printable_string(value) => {
+            Some("commonName PrintableString holds a character outside the PrintableString set")
+        }
+        tag::PRINTABLE_STRING | tag::T61_STRING => None,
+        tag::UTF8_STRING | tag::BMP_STRING | tag::UNIVERSAL_STRING => {
+            match decode_string(value_tag, value) {
+                Some(_) => None,
+                None if value_tag == tag::UTF8_STRING => {
+                    Some("commonName UTF8String is not valid UTF-8")
+                }
+                None if value_tag == tag::BMP_STRING => {
+                    Some("commonName BMPString is not valid UCS-2/UTF-16")
+                }
+                None => Some("commonName UniversalString is not valid UCS-4"),
+            }
+        }
+        _ => Some(
+            "commonName is not a DirectoryString (TeletexString, PrintableString, UniversalString, UTF8String or BMPString)",
+        ),
+    }
+}
+
+/// Checks every commonName attribute of a `Name`'s contents: a DirectoryString choice, encoded
+/// as its type requires. Returns what is wrong with the first bad one.
+pub(crate) fn check_common_names(name: &[u8]) -> Result<(), &'static str> {
+    let mut problem = None;
+    for_each_attribute(name, |_, a| {
+        if a.oid == OID_COMMON_NAME && problem.is_none() {
+            problem = common_name_problem(a.value_tag, a.value);
+        }
+    })
+    .map_err(|e| e.0)?;
+    problem.map_or(Ok(()), Err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +301,37 @@ mod tests {
             "CN=\\ alice+1.2.3=#040101,O=Tr\\,ie \\\"g\\\",C=CN"
         );
         assert_eq!(common_name(&name).as_deref(), Some(" alice"));
+    }
+
+    #[test]
+    fn common_names_must_be_well_encoded_directory_strings() {
+        let cn = |t, v: &[u8]| rdn(&[atv(&[0x55, 4, 3], t, v)]);
+        for ok in [
+            cn(tag::UTF8_STRING, "中文".as_bytes()),
+            cn(tag::PRINTABLE_STRING, b"Alice (A) 1/2 +x,y-z.w:=?'"),
+            cn(tag::T61_STRING, &[0xe9]),
+            cn(tag::BMP_STRING, &[0x4e, 0x2d]),
+            cn(tag::UNIVERSAL_STRING, &[0, 0, 0, 0x41]),
+            rdn(&[atv(&[0x55, 4, 10], tag::OCTET_STRING, b"not a CN")]),
+        ] {
+            assert_eq!(check_common_names(&ok), Ok(()));
+        }
+        for (bad, why) in [
+            (cn(tag::PRINTABLE_STRING, b"a@b"), "PrintableString"),
+            (cn(tag::PRINTABLE_STRING, b"a_b"), "PrintableString"),
+            (cn(tag::UTF8_STRING, &[0x61, 0xff]), "UTF-8"),
+            (cn(tag::BMP_STRING, &[0x4e]), "BMPString"),
+            (cn(tag::BMP_STRING, &[0xd8, 0x00]), "BMPString"),
+            (
+                cn(tag::UNIVERSAL_STRING, &[0, 0x11, 0, 0]),
+                "UniversalString",
+            ),
+            (cn(tag::IA5_STRING, b"alice"), "not a DirectoryString"),
+            (cn(tag::OCTET_STRING, b"alice"), "not a DirectoryString"),
+        ] {
+            let err = check_common_names(&bad).unwrap_err();
+            assert!(err.contains(why), "{err}");
+        }
     }
 
     #[test]

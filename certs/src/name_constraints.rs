@@ -13,7 +13,7 @@
 //! CA's constraints on its own to everything below it gives the intersection of nested
 //! constraints that §6.1.4 (g) describes.
 //!
-//! Decisions beyond the RFC text (documented in `docs/certs.md`):
+//! Decisions beyond the RFC text (documented in `docs/cert-rules.md`):
 //! - The trust anchor's own nameConstraints are applied too (as OpenSSL and Go do).
 //! - The leaf's subject CN counts as a dNSName when the leaf has no dNSName SAN and the CN is
 //!   written like a host name: trieguard can name consumers by CN, so a CA constrained to

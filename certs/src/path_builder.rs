@@ -25,6 +25,7 @@ use crate::cache::LinkMemory;
 use crate::cert::Cert;
 use crate::error::ChainError;
 use crate::name_constraints::{self, NameConstraints};
+use crate::profile;
 use crate::store::TrustStore;
 use crate::time::UnixTime;
 use crate::verify::{
@@ -246,12 +247,22 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
                 || anchor.subject_text.clone(),
             )
         })
+        .and_then(|()| {
+            if !store.options.profile_checks {
+                return Ok(());
+            }
+            profile::check_issuer_eku(anchor.ext_key_usage.as_deref(), &store.options, || {
+                anchor.subject_text.clone()
+            })
+        })
         .and_then(|()| self.link(child, IssuerRef::Anchor(ai)))
         .map_err(|e| (linked, e))?;
         // Name constraints are judged on an authenticated path only; a failure there outranks
         // every failure of a path whose links did not all verify.
-        self.check_name_constraints(path, ai)
-            .map_err(|e| (linked + 1, e))?;
+        if store.options.profile_checks {
+            self.check_name_constraints(path, ai)
+                .map_err(|e| (linked + 1, e))?;
+        }
         Ok(ai)
     }
 
@@ -275,6 +286,17 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
                     below,
                     || issuer.subject_text(),
                 )
+            })
+            .and_then(|()| {
+                if !self.store.options.profile_checks {
+                    return Ok(());
+                }
+                profile::check_issuer_eku(
+                    issuer.extensions.ext_key_usage,
+                    &self.store.options,
+                    || issuer.subject_text(),
+                )
+                .and_then(|()| profile::check_presented(issuer, &self.store.options))
             })
             .and_then(|()| self.link(child, IssuerRef::Presented(ci)))
             .map_err(|e| (linked, e))?;

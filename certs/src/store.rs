@@ -5,6 +5,7 @@
 use crate::alg::PreparedKey;
 use crate::cert::{BasicConstraints, Cert, KeyUsage};
 use crate::error::StoreError;
+use crate::options::ValidationOptions;
 use crate::pem;
 use crate::time::UnixTime;
 
@@ -36,6 +37,8 @@ pub(crate) struct Anchor {
     pub(crate) subject_key_id: Option<Vec<u8>>,
     /// The anchor's own nameConstraints (subtrees DER, critical), applied to the whole path.
     pub(crate) name_constraints: Option<(Vec<u8>, bool)>,
+    /// The anchor's extendedKeyUsage contents, which constrain the whole path.
+    pub(crate) ext_key_usage: Option<Vec<u8>>,
 }
 
 /// The trusted roots for chain verification.
@@ -45,6 +48,7 @@ pub(crate) struct Anchor {
 pub struct TrustStore {
     pub(crate) anchors: Vec<Anchor>,
     pub(crate) sm2_id: String,
+    pub(crate) options: ValidationOptions,
     generation: u64,
 }
 
@@ -118,6 +122,7 @@ impl TrustStore {
                     .extensions
                     .name_constraints
                     .map(|nc| (nc.subtrees.to_vec(), nc.critical)),
+                ext_key_usage: cert.extensions.ext_key_usage.map(<[u8]>::to_vec),
             });
         }
         if anchors.is_empty() {
@@ -126,8 +131,23 @@ impl TrustStore {
         Ok(Self {
             anchors,
             sm2_id: sm2_id.to_owned(),
+            options: ValidationOptions::default(),
             generation: 0,
         })
+    }
+
+    /// Sets the profile rules chains are validated with. Options are part of what a cached
+    /// verdict depends on: set them before [`TrustStore::with_generation`], and give a store
+    /// with other options another generation.
+    #[must_use]
+    pub fn with_options(mut self, options: ValidationOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The profile rules chains are validated with.
+    pub fn options(&self) -> &ValidationOptions {
+        &self.options
     }
 
     /// Sets the generation number. Give every store built from a new configuration a new number:

@@ -4,11 +4,12 @@
 //! the RFC section, and are shared with the path search.
 
 use crate::cache::LinkMemory;
-use crate::cert::{BasicConstraints, Cert, KeyUsage, eku_contains, oid};
+use crate::cert::{BasicConstraints, Cert, KeyUsage};
 use crate::der::oid_to_string;
 use crate::error::ChainError;
 use crate::path::VerifiedPath;
 use crate::path_builder::Search;
+use crate::profile;
 use crate::store::TrustStore;
 use crate::time::UnixTime;
 
@@ -63,7 +64,7 @@ pub(crate) fn verify_with_links<I: AsRef<[u8]>>(
     let Some(leaf_cert) = certs.first() else {
         return Err(ChainError::Empty);
     };
-    check_leaf(leaf_cert, now)?;
+    check_leaf(leaf_cert, now, store)?;
 
     let mut search = Search::new(store, &certs, now, links);
     let mut path = vec![0usize];
@@ -89,10 +90,15 @@ pub(crate) fn verify_with_links<I: AsRef<[u8]>>(
 }
 
 /// Checks the leaf on its own, before any issuer is looked for.
-fn check_leaf(leaf: &Cert<'_>, now: UnixTime) -> Result<(), ChainError> {
+fn check_leaf(leaf: &Cert<'_>, now: UnixTime, store: &TrustStore) -> Result<(), ChainError> {
     check_validity(leaf, now)?;
     check_critical_extensions(leaf)?;
-    check_client_auth_usage(leaf)
+    check_client_auth_usage(leaf)?;
+    profile::check_leaf_eku(leaf, &store.options)?;
+    if !store.options.profile_checks {
+        return Ok(());
+    }
+    profile::check_presented(leaf, &store.options)
 }
 
 /// RFC 5280 §6.1.3 (a)(2): `now` lies within notBefore..=notAfter (both inclusive, §4.1.2.5).
@@ -138,9 +144,8 @@ pub(crate) fn check_critical_extensions(cert: &Cert<'_>) -> Result<(), ChainErro
 }
 
 /// TLS client authentication (RFC 5246 §7.4.8 / RFC 8446 §4.4.3: the client signs): keyUsage, when
-/// present, must assert digitalSignature (RFC 5280 §4.2.1.3); extendedKeyUsage, when present, must
-/// contain id-kp-clientAuth or anyExtendedKeyUsage (RFC 5280 §4.2.1.12: anyExtendedKeyUsage means
-/// the issuer places no restriction; an empty extendedKeyUsage is rejected when parsed).
+/// present, must assert digitalSignature (RFC 5280 §4.2.1.3). extendedKeyUsage is checked by
+/// [`profile::check_leaf_eku`].
 fn check_client_auth_usage(leaf: &Cert<'_>) -> Result<(), ChainError> {
     if leaf
         .extensions
@@ -148,13 +153,6 @@ fn check_client_auth_usage(leaf: &Cert<'_>) -> Result<(), ChainError> {
         .is_some_and(|ku| !ku.has(KeyUsage::DIGITAL_SIGNATURE))
     {
         return Err(ChainError::MissingDigitalSignature {
-            subject: leaf.subject_text(),
-        });
-    }
-    if leaf.extensions.ext_key_usage.is_some_and(|eku| {
-        !eku_contains(eku, oid::KP_CLIENT_AUTH) && !eku_contains(eku, oid::ANY_EXTENDED_KEY_USAGE)
-    }) {
-        return Err(ChainError::NotClientAuth {
             subject: leaf.subject_text(),
         });
     }

@@ -3,11 +3,12 @@
 #
 #   bash certs/testdata/generate.sh
 #
-# Every certificate has fixed validity dates, so tests validate at a pinned instant
-# (2026-06-01T00:00:00Z) and keep passing whatever the wall clock says. Keys and signatures
+# Functions shared with constraints/ and rules/ are in lib.sh. Every certificate has fixed
+# validity dates, so tests validate at a pinned instant (2026-06-01T00:00:00Z) and keep passing
+# whatever the wall clock says. Keys and signatures
 # are random, so a rerun produces different bytes: `generated-from.sha256` records the
-# SHA-256 of this script, and a test fails when the script changed but the fixtures were not
-# regenerated.
+# SHA-256 of this script and lib.sh, and a test fails when the script changed but the fixtures
+# were not regenerated.
 #
 # OpenSSL 3.0 needs `-sm3 -sigopt distid:ID` to make SM2 signatures with the standard ID and
 # `-vfyopt distid:ID` to accept an SM2 CSR. Files:
@@ -16,37 +17,10 @@
 #   chains/<case>.pem   what a client presents: the leaf first, then intermediates in any order
 set -euo pipefail
 
-OPENSSL=${OPENSSL:-openssl}
-DISTID=1234567812345678
 OUT=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export WORK
-
-rm -rf "$OUT/chains" "$OUT"/*.crt.pem "$OUT/roots.pem"
-mkdir -p "$OUT/chains" "$WORK/newcerts" "$WORK/keys" "$WORK/csr"
-touch "$WORK/index.txt"
-
-cat > "$WORK/ca.cnf" <<'CNF'
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $ENV::WORK
-database = $dir/index.txt
-new_certs_dir = $dir/newcerts
-serial = $dir/serial
-policy = policy_any
-default_md = sha256
-unique_subject = no
-email_in_dn = no
-[ policy_any ]
-countryName = optional
-organizationName = optional
-commonName = supplied
-[ req ]
-distinguished_name = dn
-[ dn ]
-CNF
+# shellcheck source=lib.sh
+. "$OUT/lib.sh"
+setup
 
 cat > "$WORK/ext.cnf" <<'CNF'
 [ root ]
@@ -90,60 +64,6 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
 1.2.3.4.5 = critical, ASN1:UTF8String:not understood
 CNF
-
-# key NAME sm2|p256|rsa
-key() {
-  case $2 in
-    sm2) "$OPENSSL" genpkey -algorithm SM2 -out "$WORK/keys/$1.key" 2>/dev/null ;;
-    p256) "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/keys/$1.key" ;;
-    rsa) "$OPENSSL" genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/keys/$1.key" 2>/dev/null ;;
-  esac
-  echo "$2" > "$WORK/keys/$1.type"
-}
-
-# issue NAME KEY SUBJECT ISSUER(NAME|self) EXT START END [MD]
-# The certificate NAME gets KEY's public key and is signed by ISSUER's key (with ISSUER's
-# certificate naming the issuer). MD overrides the digest (e.g. to make an unsupported algorithm).
-issue() {
-  local name=$1 keyname=$2 subj=$3 issuer=$4 ext=$5 start=$6 end=$7 md=${8:-}
-  local type signer_type
-  type=$(cat "$WORK/keys/$keyname.type")
-  local reqopts=()
-  [ "$type" = sm2 ] && reqopts=(-sm3 -sigopt "distid:$DISTID")
-  "$OPENSSL" req -new -key "$WORK/keys/$keyname.key" -subj "$subj" -config "$WORK/ca.cnf" \
-    "${reqopts[@]}" -out "$WORK/csr/$name.csr"
-  local caopts=()
-  if [ "$issuer" = self ]; then
-    caopts=(-selfsign -keyfile "$WORK/keys/$keyname.key")
-    signer_type=$type
-  else
-    caopts=(-cert "$OUT/$issuer.crt.pem" -keyfile "$WORK/keys/$(cat "$WORK/issuer-key.$issuer").key")
-    signer_type=$(cat "$WORK/keys/$(cat "$WORK/issuer-key.$issuer").type")
-  fi
-  [ "$type" = sm2 ] && caopts+=(-vfyopt "distid:$DISTID")
-  if [ "$signer_type" = sm2 ]; then
-    caopts+=(-md sm3 -sigopt "distid:$DISTID")
-  else
-    caopts+=(-md "${md:-sha256}")
-  fi
-  "$OPENSSL" ca -batch -config "$WORK/ca.cnf" -in "$WORK/csr/$name.csr" -out "$WORK/$name.crt" \
-    -notext -preserveDN -rand_serial -startdate "$start" -enddate "$end" \
-    -extfile "$WORK/ext.cnf" -extensions "$ext" "${caopts[@]}" 2>/dev/null
-  "$OPENSSL" x509 -in "$WORK/$name.crt" -out "$OUT/$name.crt.pem"
-  echo "$keyname" > "$WORK/issuer-key.$name"
-}
-
-# chain CASE CERT...
-chain() {
-  local case=$1; shift
-  : > "$OUT/chains/$case.pem"
-  for c in "$@"; do cat "$OUT/$c.crt.pem" >> "$OUT/chains/$case.pem"; done
-}
-
-O="/C=CN/O=Trieguard Test"
-ROOT_FROM=20250101000000Z ROOT_TO=20550101000000Z   # the root's notAfter needs GeneralizedTime
-INT_FROM=20250101000000Z INT_TO=20350101000000Z
-LEAF_FROM=20250601000000Z LEAF_TO=20270601000000Z
 
 # --- SM2 (GM/T 0015): root -> int1 -> int2 -> leaf, plus a second root with the same name.
 key sm2-root sm2;   issue sm2-root sm2-root "$O/CN=Trieguard SM2 Root" self root $ROOT_FROM $ROOT_TO
@@ -221,5 +141,4 @@ chain unsupported-algorithm p256-leaf-sha384 p256-int
 chain key-mismatch p256-leaf-under-sm2-name sm2-int1
 chain loop sm2-leaf-stranger sm2-stranger-root sm2-stranger-root sm2-stranger-root sm2-stranger-root sm2-stranger-root sm2-stranger-root sm2-stranger-root sm2-stranger-root
 
-sha256sum "$OUT/generate.sh" | cut -d' ' -f1 > "$OUT/generated-from.sha256"
-echo "fixtures written to $OUT"
+stamp

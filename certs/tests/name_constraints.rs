@@ -8,29 +8,17 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
+mod common;
 
-use certs::{ChainError, TrustStore, VerifiedPath, pem_certificates, verify_chain};
-
-/// 2026-06-01T00:00:00Z.
-const NOW: i64 = 1_780_272_000;
-const ALGS: [&str; 2] = ["sm2", "p256"];
-
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/constraints")
-        .join(name)
-}
+use certs::{ChainError, TrustStore, VerifiedPath};
+use common::ALGS;
 
 fn store() -> TrustStore {
-    TrustStore::from_pem(&std::fs::read(testdata("roots.pem")).unwrap()).unwrap()
+    common::store(&["constraints/roots.pem"])
 }
 
 fn verify_case(case: &str) -> Result<VerifiedPath, ChainError> {
-    let ders =
-        pem_certificates(&std::fs::read(testdata(&format!("chains/{case}.pem"))).unwrap()).unwrap();
-    let (leaf, rest) = ders.split_first().unwrap();
-    verify_chain(&store(), leaf, rest, NOW)
+    common::verify_pem(&store(), &format!("constraints/chains/{case}.pem"))
 }
 
 #[test]
@@ -153,13 +141,5 @@ fn error_message_names_name_constraint_and_depth() {
 
 #[test]
 fn fixtures_are_not_stale() {
-    let script = std::fs::read(testdata("generate.sh")).unwrap();
-    let digest = ring::digest::digest(&ring::digest::SHA256, &script);
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    let recorded = std::fs::read_to_string(testdata("generated-from.sha256")).unwrap();
-    assert_eq!(
-        recorded.trim(),
-        hex,
-        "testdata/constraints/generate.sh changed: rerun it and commit the fixtures"
-    );
+    common::assert_fixtures_fresh("constraints");
 }

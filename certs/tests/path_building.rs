@@ -9,39 +9,22 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
-use certs::{ChainError, TrustStore, VerifiedPath, pem_certificates, verify_chain};
+use certs::{ChainError, TrustStore, VerifiedPath};
+use common::{ALGS, chain};
 use proptest::prelude::*;
 
-/// 2026-06-01T00:00:00Z.
-const NOW: i64 = 1_780_272_000;
-const ALGS: [&str; 2] = ["sm2", "p256"];
-
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-}
-
-/// The trust anchors of both fixture sets.
+/// The trust anchors of every fixture set.
 fn store() -> &'static TrustStore {
     static STORE: OnceLock<TrustStore> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let mut pem = std::fs::read(testdata("roots.pem")).unwrap();
-        pem.extend(std::fs::read(testdata("constraints/roots.pem")).unwrap());
-        TrustStore::from_pem(&pem).unwrap()
-    })
-}
-
-fn chain(path: &str) -> Vec<Vec<u8>> {
-    pem_certificates(&std::fs::read(testdata(path)).unwrap()).unwrap()
+    STORE.get_or_init(|| common::store(&["roots.pem", "constraints/roots.pem", "rules/roots.pem"]))
 }
 
 fn verify(ders: &[Vec<u8>]) -> Result<VerifiedPath, ChainError> {
-    let (leaf, rest) = ders.split_first().unwrap();
-    verify_chain(store(), leaf, rest, NOW)
+    common::verify_ders(store(), ders)
 }
 
 #[test]
@@ -100,6 +83,7 @@ fn valid_chains() -> Vec<Vec<Vec<u8>>> {
             "constraints/chains/{alg}-pb-cross-signed.pem"
         )));
         out.push(chain(&format!("constraints/chains/{alg}-nc-ok.pem")));
+        out.push(chain(&format!("rules/chains/{alg}-ok.pem")));
     }
     out
 }
@@ -118,6 +102,15 @@ fn unrelated_pool() -> Vec<Vec<u8>> {
         pool.extend(chain(&format!(
             "constraints/chains/{alg}-pb-many-candidates.pem"
         )));
+        // CAs that break a profile rule, and one with a thousand subtrees.
+        for case in [
+            "int-no-ski",
+            "int-eku-server",
+            "int-critical-ski",
+            "many-names",
+        ] {
+            pool.extend(chain(&format!("rules/chains/{alg}-{case}.pem")));
+        }
     }
     pool
 }
@@ -128,7 +121,7 @@ proptest! {
     /// RFC 4158's point of path building: the certificates a client adds may only help.
     #[test]
     fn an_unrelated_extra_intermediate_never_changes_a_valid_verdict(
-        which in 0usize..6, extra in 0usize..64, at in 1usize..16,
+        which in 0usize..8, extra in 0usize..64, at in 1usize..16,
     ) {
         let chains = valid_chains();
         let pool = unrelated_pool();

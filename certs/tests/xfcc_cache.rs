@@ -7,26 +7,17 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
+mod common;
 
 use certs::{CacheLimits, ChainVerifier, ElementSelector, TrustStore, VerificationCache, Xfcc};
-
-/// 2026-06-01T00:00:00Z.
-const NOW: i64 = 1_780_272_000;
+use common::NOW;
 
 fn read(name: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata")
-            .join(name),
-    )
-    .unwrap()
+    String::from_utf8(common::read(name)).unwrap()
 }
 
 fn store(generation: u64) -> TrustStore {
-    TrustStore::from_pem(read("roots.pem").as_bytes())
-        .unwrap()
-        .with_generation(generation)
+    common::store(&["roots.pem"]).with_generation(generation)
 }
 
 /// Percent-encodes everything but unreserved characters, as Envoy does for `Cert` and `Chain`.

@@ -174,3 +174,224 @@ fn usage_and_io_errors_exit_2() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+fn verify_in(dir: &str, roots: &str, case: &str, flags: &[&str]) -> Output {
+    let roots = testdata(&format!("{dir}/{roots}"));
+    let chain = testdata(&format!("{dir}/chains/{case}.pem"));
+    let mut args = vec![
+        "verify-chain",
+        "--roots",
+        roots.to_str().unwrap(),
+        "--at",
+        AT,
+    ];
+    args.extend_from_slice(flags);
+    args.push(chain.to_str().unwrap());
+    trieguard(&args)
+}
+
+const ALGS: [&str; 2] = ["sm2", "p256"];
+
+#[test]
+fn a_root_with_ca_true_but_no_key_cert_sign_is_invalid_not_an_error() {
+    for alg in ALGS {
+        let o = verify_in(
+            "rules",
+            &format!("roots-{alg}-no-certsign.pem"),
+            &format!("{alg}-root-no-certsign"),
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{alg}: {o:?}");
+        assert_eq!(
+            stdout(&o),
+            format!(
+                "invalid: issuer keyUsage lacks keyCertSign (CN=Trieguard Rules {alg} Root no-certsign,O=Trieguard Test,C=CN)\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn thousands_of_names_and_subtrees_hit_the_budget_and_are_invalid() {
+    for alg in ALGS {
+        let o = verify_in("rules", "roots.pem", &format!("{alg}-many-names"), &[]);
+        assert_eq!(o.status.code(), Some(1), "{alg}: {o:?}");
+        assert_eq!(
+            stdout(&o),
+            "invalid: verification budget exceeded: more than 65536 name constraint checks\n"
+        );
+    }
+}
+
+#[test]
+fn roots_that_cannot_be_trust_anchors_are_invalid_with_the_reason() {
+    for alg in ALGS {
+        let o = verify_in(
+            "rules",
+            &format!("roots-{alg}-huge.pem"),
+            &format!("{alg}-root-huge"),
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{alg}: {o:?}");
+        assert_eq!(
+            stdout(&o),
+            "invalid: unusable trust anchor: trust anchor #0: certificate larger than MAX_CERTIFICATE_BYTES\n"
+        );
+        let o = verify_in(
+            "rules",
+            &format!("roots-{alg}-empty-san.pem"),
+            &format!("{alg}-root-empty-san"),
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{alg}: {o:?}");
+        assert_eq!(
+            stdout(&o),
+            "invalid: unusable trust anchor: trust anchor #0: subjectAltName: empty\n"
+        );
+    }
+}
+
+#[test]
+fn every_profile_rule_fixture_gets_a_verdict() {
+    // (case, exit code under the default options, start of the reason).
+    let cases = [
+        ("ok", 0, "valid: "),
+        (
+            "leaf-no-aki",
+            1,
+            "invalid: certificate lacks authorityKeyIdentifier",
+        ),
+        (
+            "leaf-critical-aki",
+            1,
+            "invalid: authorityKeyIdentifier is marked critical",
+        ),
+        (
+            "leaf-empty-aki-keyid",
+            1,
+            "invalid: malformed certificate #0",
+        ),
+        (
+            "int-no-aki",
+            1,
+            "invalid: certificate lacks authorityKeyIdentifier",
+        ),
+        (
+            "int-no-ski",
+            1,
+            "invalid: CA certificate lacks subjectKeyIdentifier",
+        ),
+        (
+            "int-critical-ski",
+            1,
+            "invalid: subjectKeyIdentifier is marked critical",
+        ),
+        ("leaf-keycertsign", 1, "invalid: inconsistent CA extensions"),
+        (
+            "leaf-pathlen-not-ca",
+            1,
+            "invalid: inconsistent CA extensions",
+        ),
+        ("leaf-no-eku", 0, "valid: "),
+        (
+            "leaf-eku-server",
+            1,
+            "invalid: certificate not valid for client authentication",
+        ),
+        (
+            "leaf-eku-any",
+            1,
+            "invalid: certificate not valid for client authentication",
+        ),
+        (
+            "int-eku-server",
+            1,
+            "invalid: issuer not valid for client authentication",
+        ),
+        ("san-empty", 1, "invalid: malformed certificate #0"),
+        ("san-empty-dns", 1, "invalid: malformed certificate #0"),
+        ("san-non-ascii", 1, "invalid: malformed certificate #0"),
+        ("cn-printable", 0, "valid: "),
+        ("cn-not-a-string", 1, "invalid: malformed subject name"),
+        ("cn-bad-printable", 1, "invalid: malformed subject name"),
+        ("cn-bad-utf8", 1, "invalid: malformed subject name"),
+        ("empty-subject-critical-san", 0, "valid: "),
+        (
+            "empty-subject-noncritical-san",
+            1,
+            "invalid: malformed subject name: empty subject with a non-critical subjectAltName",
+        ),
+    ];
+    for alg in ALGS {
+        for (case, code, reason) in cases {
+            let o = verify_in("rules", "roots.pem", &format!("{alg}-{case}"), &[]);
+            assert_eq!(o.status.code(), Some(code), "{alg}-{case}: {o:?}");
+            assert!(
+                stdout(&o).starts_with(reason),
+                "{alg}-{case}: {}",
+                stdout(&o)
+            );
+        }
+    }
+}
+
+#[test]
+fn option_flags_relax_or_tighten_the_profile() {
+    for alg in ALGS {
+        let case = |c: &str| format!("{alg}-{c}");
+        let code = |c: &str, flags: &[&str]| {
+            verify_in("rules", "roots.pem", &case(c), flags)
+                .status
+                .code()
+        };
+        assert_eq!(code("leaf-no-eku", &["--require-client-auth-eku"]), Some(1));
+        let o = verify_in(
+            "rules",
+            "roots.pem",
+            &case("leaf-no-eku"),
+            &["--require-client-auth-eku"],
+        );
+        assert!(
+            stdout(&o).contains("(require_client_auth_eku)"),
+            "{}",
+            stdout(&o)
+        );
+        assert_eq!(code("ok", &["--require-client-auth-eku"]), Some(0));
+        assert_eq!(
+            code("leaf-eku-any", &["--allow-any-extended-key-usage"]),
+            Some(0)
+        );
+        assert_eq!(
+            code("leaf-no-aki", &["--no-require-authority-key-id"]),
+            Some(0)
+        );
+        assert_eq!(
+            code("int-no-aki", &["--no-require-authority-key-id"]),
+            Some(0)
+        );
+        assert_eq!(
+            code("int-no-ski", &["--no-require-subject-key-id"]),
+            Some(0)
+        );
+    }
+}
+
+#[test]
+fn a_roots_file_without_certificates_is_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("trieguard-verify-roots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("roots.pem");
+    std::fs::write(&empty, "no certificates here\n").unwrap();
+    let chain = testdata("chains/sm2-valid.pem");
+    let o = trieguard(&[
+        "verify-chain",
+        "--roots",
+        empty.to_str().unwrap(),
+        "--at",
+        AT,
+        chain.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no certificate found"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

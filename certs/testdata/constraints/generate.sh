@@ -5,47 +5,20 @@
 #   bash certs/testdata/constraints/generate.sh
 #
 # Kept apart from ../generate.sh so that the older fixtures (used by the plugin, the harness and
-# the integration tests) keep their bytes. Same conventions: fixed validity dates (tests validate
-# at 2026-06-01T00:00:00Z), random keys, and `generated-from.sha256` records this script's SHA-256
-# so a test notices a script change without regenerated fixtures. Files:
+# the integration tests) keep their bytes; the functions both use are in ../lib.sh. Same
+# conventions: fixed validity dates (tests validate at 2026-06-01T00:00:00Z), random keys, and
+# `generated-from.sha256` records the SHA-256 of this script and lib.sh so a test notices a
+# script change without regenerated fixtures. Files:
 #   roots.pem             the trust anchors of these cases (one SM2, one P-256 root)
 #   <alg>-<name>.crt.pem  one certificate
 #   chains/<alg>-<case>.pem  leaf first, then intermediates (nc-*, nested-*: name constraints;
 #                         pb-*: path-building shapes)
 set -euo pipefail
 
-OPENSSL=${OPENSSL:-openssl}
-DISTID=1234567812345678
 OUT=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export WORK SAN=
-
-rm -rf "$OUT/chains" "$OUT"/*.crt.pem "$OUT/roots.pem"
-mkdir -p "$OUT/chains" "$WORK/newcerts" "$WORK/keys" "$WORK/csr"
-touch "$WORK/index.txt"
-
-cat > "$WORK/ca.cnf" <<'CNF'
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $ENV::WORK
-database = $dir/index.txt
-new_certs_dir = $dir/newcerts
-serial = $dir/serial
-policy = policy_any
-default_md = sha256
-unique_subject = no
-email_in_dn = no
-[ policy_any ]
-countryName = optional
-organizationName = optional
-organizationalUnitName = optional
-commonName = supplied
-[ req ]
-distinguished_name = dn
-[ dn ]
-CNF
+# shellcheck source=../lib.sh
+. "$OUT/../lib.sh"
+setup
 
 cat > "$WORK/ext.cnf" <<'CNF'
 [ root ]
@@ -117,57 +90,7 @@ extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
 CNF
 
-# key NAME sm2|p256
-key() {
-  case $2 in
-    sm2) "$OPENSSL" genpkey -algorithm SM2 -out "$WORK/keys/$1.key" 2>/dev/null ;;
-    p256) "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/keys/$1.key" ;;
-  esac
-  echo "$2" > "$WORK/keys/$1.type"
-}
-
-# issue NAME KEY SUBJECT ISSUER(NAME|self) EXT START END
-issue() {
-  local name=$1 keyname=$2 subj=$3 issuer=$4 ext=$5 start=$6 end=$7
-  local type signer_type
-  type=$(cat "$WORK/keys/$keyname.type")
-  local reqopts=()
-  [ "$type" = sm2 ] && reqopts=(-sm3 -sigopt "distid:$DISTID")
-  "$OPENSSL" req -new -key "$WORK/keys/$keyname.key" -subj "$subj" -config "$WORK/ca.cnf" \
-    "${reqopts[@]}" -out "$WORK/csr/$name.csr"
-  local caopts=()
-  if [ "$issuer" = self ]; then
-    caopts=(-selfsign -keyfile "$WORK/keys/$keyname.key")
-    signer_type=$type
-  else
-    caopts=(-cert "$OUT/$issuer.crt.pem" -keyfile "$WORK/keys/$(cat "$WORK/issuer-key.$issuer").key")
-    signer_type=$(cat "$WORK/keys/$(cat "$WORK/issuer-key.$issuer").type")
-  fi
-  [ "$type" = sm2 ] && caopts+=(-vfyopt "distid:$DISTID")
-  if [ "$signer_type" = sm2 ]; then
-    caopts+=(-md sm3 -sigopt "distid:$DISTID")
-  else
-    caopts+=(-md sha256)
-  fi
-  "$OPENSSL" ca -batch -config "$WORK/ca.cnf" -in "$WORK/csr/$name.csr" -out "$WORK/$name.crt" \
-    -notext -preserveDN -rand_serial -startdate "$start" -enddate "$end" \
-    -extfile "$WORK/ext.cnf" -extensions "$ext" "${caopts[@]}" 2>/dev/null
-  "$OPENSSL" x509 -in "$WORK/$name.crt" -out "$OUT/$name.crt.pem"
-  echo "$keyname" > "$WORK/issuer-key.$name"
-}
-
-# chain CASE CERT...
-chain() {
-  local case=$1; shift
-  : > "$OUT/chains/$case.pem"
-  for c in "$@"; do cat "$OUT/$c.crt.pem" >> "$OUT/chains/$case.pem"; done
-}
-
-O="/C=CN/O=Trieguard Test"
 A="$O/OU=Dept A"
-ROOT_FROM=20250101000000Z ROOT_TO=20550101000000Z
-INT_FROM=20250101000000Z INT_TO=20350101000000Z
-LEAF_FROM=20250601000000Z LEAF_TO=20270601000000Z
 # More decoys than MAX_SIGNATURE_CHECKS (32), so the hostile chain must stop on the budget.
 DECOYS=36
 GOOD="DNS:api.dept-a.example, URI:spiffe://svc.dept-a.example/client/x, email:bob@dept-a.example, IP:10.1.2.3"
@@ -241,5 +164,4 @@ for alg in sm2 p256; do
 done
 
 cat "$OUT/sm2-root.crt.pem" "$OUT/p256-root.crt.pem" > "$OUT/roots.pem"
-sha256sum "$OUT/generate.sh" | cut -d' ' -f1 > "$OUT/generated-from.sha256"
-echo "fixtures written to $OUT"
+stamp

@@ -373,6 +373,25 @@ pub struct ClientCertProviderConfig {
     /// Which certificate field names the consumer.
     #[serde(default)]
     pub consumer_from: CertConsumerField,
+    /// Refuse an end-entity certificate without extendedKeyUsage (default false: many client
+    /// PKIs issue none, and RFC 5280 lets such a certificate serve any purpose).
+    #[serde(default)]
+    pub require_client_auth_eku: bool,
+    /// Refuse a certificate without authorityKeyIdentifier unless it is self-issued (RFC 5280
+    /// §4.2.1.1; default true, turn off for legacy PKIs).
+    #[serde(default = "default_true")]
+    pub require_authority_key_id: bool,
+    /// Refuse a presented CA certificate without subjectKeyIdentifier (RFC 5280 §4.2.1.2;
+    /// default true).
+    #[serde(default = "default_true")]
+    pub require_subject_key_id: bool,
+    /// Accept anyExtendedKeyUsage in place of id-kp-clientAuth (default false).
+    #[serde(default)]
+    pub allow_any_extended_key_usage: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_sm2_id() -> String {

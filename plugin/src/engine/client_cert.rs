@@ -15,7 +15,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
-use certs::{CacheLimits, ChainVerifier, ElementSelector, TrustStore, Xfcc};
+use certs::{CacheLimits, ChainVerifier, ElementSelector, TrustStore, ValidationOptions, Xfcc};
 
 use crate::config::{CertConsumerField, ClientCertProviderConfig, ConfigIssue, XfccElementChoice};
 use crate::engine::auth::AuthOutcome;
@@ -33,13 +33,19 @@ pub struct ClientCertProvider {
 impl ClientCertProvider {
     /// Builds the trust store; problems are reported under `at` (the provider's JSON path).
     pub fn compile(config: &ClientCertProviderConfig, at: &str) -> Result<Self, Vec<ConfigIssue>> {
+        let mut options = ValidationOptions::default();
+        options.require_client_auth_eku = config.require_client_auth_eku;
+        options.require_authority_key_id = config.require_authority_key_id;
+        options.require_subject_key_id = config.require_subject_key_id;
+        options.allow_any_extended_key_usage = config.allow_any_extended_key_usage;
         let store = TrustStore::from_pem_with_id(config.roots_pem.as_bytes(), &config.sm2_id)
             .map_err(|error| {
                 vec![ConfigIssue {
                     path: format!("{at}.roots_pem"),
                     message: error.to_string(),
                 }]
-            })?;
+            })?
+            .with_options(options);
         let trusted_proxies = config
             .trusted_proxies
             .as_ref()

@@ -136,3 +136,47 @@ fn bad_roots_are_a_config_error_at_their_path() {
         "{err}"
     );
 }
+
+/// The profile options of a `client_cert` store (docs/cert-rules.md) reach its trust store:
+/// `require_client_auth_eku` off by default, the key-identifier rules on by default.
+#[test]
+fn the_profile_options_reach_the_trust_store() {
+    let engine_with = |options: serde_json::Value| {
+        let mut store = serde_json::json!({
+            "roots_pem": fixture("rules/roots.pem"), "consumer_from": "dns_san"});
+        if let (Some(s), Some(o)) = (store.as_object_mut(), options.as_object()) {
+            s.extend(o.clone());
+        }
+        let policy = serde_json::json!({
+            "hosts": [{"domains": ["*"], "routes": [
+                {"id": "gov", "match": {"prefix": "/"}, "upstream": {"cluster": "gov"}, "auth": {"any_of": ["gov-sm2"]}}
+            ]}],
+            "auth_providers": {"gov-sm2": {"client_cert": store}}
+        });
+        Engine::from_json(policy.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let decide = |e: &Engine, chain: &str| {
+        outcome(e.decide(&request(
+            Some(xfcc(&fixture(&format!("rules/chains/{chain}.pem")))),
+            "127.0.0.1:5000",
+        )))
+    };
+    let default = engine_with(serde_json::json!({}));
+    assert_eq!(decide(&default, "sm2-leaf-no-eku").0, 200);
+    let (status, reason, message) = decide(&default, "sm2-leaf-no-aki");
+    assert_eq!((status, reason.as_str()), (401, "auth.sm2.chain_invalid"));
+    assert!(message.contains("authorityKeyIdentifier"), "{message}");
+
+    let strict = engine_with(serde_json::json!({"require_client_auth_eku": true}));
+    let (status, reason, message) = decide(&strict, "sm2-leaf-no-eku");
+    assert_eq!((status, reason.as_str()), (401, "auth.sm2.chain_invalid"));
+    assert!(message.contains("require_client_auth_eku"), "{message}");
+    assert_eq!(decide(&strict, "sm2-ok").0, 200);
+
+    let lenient = engine_with(serde_json::json!({
+        "require_authority_key_id": false, "require_subject_key_id": false,
+        "allow_any_extended_key_usage": true}));
+    for chain in ["sm2-leaf-no-aki", "sm2-int-no-ski", "p256-leaf-eku-any"] {
+        assert_eq!(decide(&lenient, chain).0, 200, "{chain}");
+    }
+}

@@ -1,5 +1,7 @@
 //! Guest module: exports `setup`, `certs_verify(n)` and `libsm_verify(n)`; each verify export
-//! checks the same SM2 signature `n` times and returns how many verified.
+//! checks the same SM2 signature `n` times and returns how many verified. `chain_verify(n, full)`
+//! validates the unconstrained 3-level SM2 fixture chain `n` times with every check (`full` = 1)
+//! or without the profile checks and the name-constraint pass (`full` = 0, the baseline).
 
 use std::sync::OnceLock;
 
@@ -64,6 +66,51 @@ pub extern "C" fn libsm_verify(n: u32) -> u32 {
         .filter(|_| {
             ctx.verify(std::hint::black_box(&s.message), &pk, &sig)
                 .unwrap_or(false)
+        })
+        .count() as u32
+}
+
+/// 2026-06-01T00:00:00Z, inside the fixture chain's validity.
+const CHAIN_NOW: i64 = 1_780_272_000;
+
+struct ChainSample {
+    full: certs::TrustStore,
+    baseline: certs::TrustStore,
+    ders: Vec<Vec<u8>>,
+}
+
+static CHAIN: OnceLock<ChainSample> = OnceLock::new();
+
+fn chain_sample() -> &'static ChainSample {
+    CHAIN.get_or_init(|| {
+        let roots = include_bytes!("../../../testdata/roots.pem");
+        let full = certs::TrustStore::from_pem(roots).unwrap();
+        let baseline = full.clone().with_options(
+            certs::ValidationOptions::default().bench_baseline_without_profile_checks(),
+        );
+        let ders =
+            certs::pem_certificates(include_bytes!("../../../testdata/chains/sm2-valid.pem"))
+                .unwrap();
+        ChainSample {
+            full,
+            baseline,
+            ders,
+        }
+    })
+}
+
+/// Validates the SM2 chain `n` times (`full` 1: every check, 0: the baseline); returns how many
+/// validated.
+#[unsafe(no_mangle)]
+pub extern "C" fn chain_verify(n: u32, full: u32) -> u32 {
+    let s = chain_sample();
+    let store = if full == 1 { &s.full } else { &s.baseline };
+    let Some((leaf, rest)) = s.ders.split_first() else {
+        return 0;
+    };
+    (0..n)
+        .filter(|_| {
+            certs::verify_chain(store, std::hint::black_box(leaf), rest, CHAIN_NOW).is_ok()
         })
         .count() as u32
 }
