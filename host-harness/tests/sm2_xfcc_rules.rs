@@ -4,7 +4,7 @@
 //! a 500 or a trap; a root that cannot be a trust anchor rejects the configuration.
 //!
 //! Needs `trieguard.wasm` (`cargo build -p plugin --target wasm32-wasip1 --release`), looked for
-//! where `real_modules.rs` looks.
+//! where every test of the real modules looks (`tests/common`).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +13,11 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::artefact;
 
 use host_harness::host::{
     Action, Clock, FailurePolicy, Host, HostError, HostOptions, HttpRequest, Tls,
@@ -22,22 +26,6 @@ use host_harness::host::{
 /// 2026-06-01T00:00:00Z, inside every fixture's validity window.
 const NOW_NS: u64 = 1_780_272_000 * 1_000_000_000;
 const ALGS: [&str; 2] = ["sm2", "p256"];
-
-fn artefact(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut dirs = Vec::new();
-    if let Ok(d) = std::env::var("TRIEGUARD_WASM_DIR") {
-        dirs.push(PathBuf::from(d));
-    }
-    if let Ok(d) = std::env::var("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(d).join("wasm32-wasip1/release"));
-    }
-    dirs.push(root.join("target/wasm32-wasip1/release"));
-    dirs.iter()
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("{name} not built (looked in {dirs:?})"))
-}
 
 fn rules(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
