@@ -577,3 +577,117 @@ fn a_source_that_does_not_answer_in_time_is_unreachable_and_the_policy_stays() {
         "{logs:?}"
     );
 }
+
+/// `/orders` behind API-key provider `keys` holding `keys` ((consumer, key) pairs), plus
+/// `extra` unrelated routes.
+fn keyed_policy(keys: &[(&str, &str)], extra: usize) -> Vec<u8> {
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|(consumer, key)| {
+            format!(
+                r#"{{"consumer":"{consumer}","sha256":"{}"}}"#,
+                PolicyDigest::of(key.as_bytes()).to_hex()
+            )
+        })
+        .collect();
+    let mut routes = vec![
+        r#"{"id":"orders","match":{"prefix":"/orders"},"upstream":{"cluster":"orders"},"auth":{"any_of":["keys"]}}"#
+            .to_owned(),
+    ];
+    for i in 0..extra {
+        routes.push(format!(
+            r#"{{"id":"svc{i}","match":{{"prefix":"/svc{i}"}},"upstream":{{"cluster":"orders"}}}}"#
+        ));
+    }
+    format!(
+        r#"{{"hosts":[{{"domains":["api.example.com"],"routes":[{}]}}],"auth_providers":{{"keys":{{"api_key":{{"keys":[{}]}}}}}}}}"#,
+        routes.join(","),
+        keys.join(",")
+    )
+    .into_bytes()
+}
+
+/// `/orders/1` with `key` through `vm`: the consumer, or the deny status and reason.
+fn consumer_of(vm: &mut Vm, key: &str) -> String {
+    let o = vm.handle(&HttpRequest {
+        authority: "api.example.com".into(),
+        path: "/orders/1".into(),
+        headers: vec![("x-api-key".into(), key.into())],
+        ..HttpRequest::default()
+    });
+    match o.action {
+        Action::Continue => o.request_header("x-trieguard-consumer").unwrap().to_owned(),
+        _ => format!(
+            "{} {}",
+            o.status.unwrap(),
+            o.response_header("x-trieguard-reason").unwrap()
+        ),
+    }
+}
+
+#[test]
+fn key_changes_reach_every_worker_as_deltas_and_a_late_worker_applies_them_all() {
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &keyed_policy(&[("alice", "ka"), ("bob", "kb")], 50));
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files.clone());
+    let mut envoy = Envoy::start(server.addr);
+    envoy.run(400);
+    for w in &mut envoy.workers {
+        assert_eq!(consumer_of(w, "kb"), "bob");
+    }
+    let applied: Vec<u64> = envoy
+        .workers
+        .iter()
+        .map(|w| counter(w, "trieguard.policy.main.applied"))
+        .collect();
+
+    // Two key-only changes: each a delta; no worker recompiles.
+    publish(
+        &files,
+        &keyed_policy(&[("alice", "ka"), ("carol", "kc")], 50),
+    );
+    envoy.run(400);
+    let last = keyed_policy(&[("alice-2", "ka"), ("carol", "kc")], 50);
+    publish(&files, &last);
+    envoy.run(400);
+    assert_eq!(envoy.service_counter("delta_published"), 2);
+    assert_eq!(envoy.service_counter("published"), 1);
+    for (w, before) in envoy.workers.iter_mut().zip(&applied) {
+        assert_eq!(consumer_of(w, "kb"), "401 auth.api_key.unknown");
+        assert_eq!(consumer_of(w, "kc"), "carol");
+        assert_eq!(consumer_of(w, "ka"), "alice-2");
+        assert_eq!(counter(w, "trieguard.policy.main.applied"), *before);
+        assert_eq!(counter(w, "trieguard.policy.main.key_delta_applied"), 2);
+        assert_eq!(
+            gauge(w, "trieguard.policy.main.digest"),
+            Some(PolicyDigest::of(&last).gauge_value())
+        );
+    }
+
+    // A worker started now compiles the base publication and applies both deltas.
+    let host = trieguard().with_options(HostOptions {
+        plugin: PluginInfo {
+            vm_id: "trieguard".into(),
+            clock: Clock::Virtual(envoy.clock.clone()),
+            ..PluginInfo::default()
+        },
+        process: envoy.process.clone(),
+        ..HostOptions::default()
+    });
+    let mut late = host.start(SOURCE).unwrap();
+    assert_eq!(consumer_of(&mut late, "kb"), "401 auth.api_key.unknown");
+    assert_eq!(consumer_of(&mut late, "ka"), "alice-2");
+    assert_eq!(consumer_of(&mut late, "kc"), "carol");
+
+    // A route change is published whole and carries the keys as they are.
+    publish(
+        &files,
+        &keyed_policy(&[("alice-2", "ka"), ("carol", "kc")], 51),
+    );
+    envoy.run(400);
+    assert_eq!(envoy.service_counter("published"), 2);
+    for w in &mut envoy.workers {
+        assert_eq!(consumer_of(w, "kc"), "carol");
+        assert_eq!(consumer_of(w, "kb"), "401 auth.api_key.unknown");
+    }
+}
