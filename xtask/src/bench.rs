@@ -28,7 +28,7 @@ pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
         step("bench: policy compile and memory inside the wasm VM");
         cmd!(
             sh,
-            "cargo run --quiet --release -p integration --bin trieguard-vm-footprint"
+            "cargo run --quiet --release -p integration --bin trieguard-vm-footprint -- {rest...}"
         )
         .run()?;
         return Ok(());

@@ -1,6 +1,8 @@
 //! `cargo xtask bench vm`: what a large policy costs inside the wasm VM, next to the same work
 //! natively, in one run: compiling 100k routes + 100k API keys (`on_configure` in the wasmtime
-//! harness vs `Engine::from_json` natively) and the VM's linear memory afterwards.
+//! harness vs `Engine::from_json` natively), the VM's linear memory afterwards, and what one
+//! key revoked by a key delta costs next to that compile. `--routes N --keys N` size the
+//! policy (100,000 each by default).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
@@ -113,21 +115,69 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--routes N --keys N` (each 100,000 by default).
+fn sizes() -> anyhow::Result<(usize, usize)> {
+    let mut routes = 100_000;
+    let mut keys = 100_000;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = |args: &mut dyn Iterator<Item = String>| -> anyhow::Result<usize> {
+            let text = args
+                .next()
+                .with_context(|| format!("{arg} needs a number"))?;
+            text.replace('_', "")
+                .parse()
+                .with_context(|| format!("{arg} {text:?} is not a number"))
+        };
+        match arg.as_str() {
+            "--routes" => routes = value(&mut args)?,
+            "--keys" => keys = value(&mut args)?,
+            other => anyhow::bail!("unknown argument {other:?} (expected --routes N, --keys N)"),
+        }
+    }
+    Ok((routes, keys))
+}
+
+/// How long applying a one-key delta (one key revoked) takes on the compiled `policy`,
+/// natively: the work a worker does on a tick for a revocation among all the keys.
+fn key_delta_cost(policy: &[u8], keys: usize) -> anyhow::Result<f64> {
+    use trieguard::source::key_delta::{KeyDelta, ProviderKeyDelta};
+    let mut engine =
+        trieguard::engine::Engine::from_json(policy).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut best = f64::MAX;
+    for i in 0..keys.min(1_000) {
+        let mut delta = KeyDelta::default();
+        delta.providers.insert(
+            "keys".to_owned(),
+            ProviderKeyDelta {
+                set: vec![],
+                revoke: vec![sha256_hex(&format!("key-{i}"))],
+            },
+        );
+        let t = Instant::now();
+        engine
+            .apply_key_delta(&delta)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
 fn run() -> anyhow::Result<()> {
-    const N: usize = 100_000;
     const RUNS: usize = 3;
-    let routes: Vec<_> = (0..N)
+    let (n_routes, n_keys) = sizes()?;
+    let routes: Vec<_> = (0..n_routes)
         .map(|i| serde_json::json!({"id": format!("r{i}"), "match": {"path_separated_prefix": format!("/tenant-{i}/api")},
             "upstream": {"cluster": format!("c{}", i % 16)}, "auth": {"any_of": ["keys"]}}))
         .collect();
-    let keys: Vec<_> = (0..N)
+    let keys: Vec<_> = (0..n_keys)
         .map(|i| serde_json::json!({"consumer": format!("consumer-{i}"), "sha256": sha256_hex(&format!("key-{i}"))}))
         .collect();
     let policy = serde_json::json!({"hosts": [{"domains": ["*"], "routes": routes}],
         "auth_providers": {"keys": {"api_key": {"keys": keys}}}})
     .to_string();
     println!(
-        "policy: {N} routes + {N} API keys, {} bytes of JSON; best of {RUNS} runs\n",
+        "policy: {n_routes} routes + {n_keys} API keys, {} bytes of JSON; best of {RUNS} runs\n",
         policy.len()
     );
 
@@ -152,7 +202,13 @@ fn run() -> anyhow::Result<()> {
         in_vm = in_vm.min(t.elapsed().as_secs_f64());
         memory = vm.memory_bytes();
     }
+    let delta = key_delta_cost(policy.as_bytes(), n_keys)?;
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "one key revoked by delta, natively (best of 1000) {:>8.2} µs   ({:.0}x faster than the compile)",
+        delta * 1e6,
+        native / delta
+    );
     println!(
         "compile natively (Engine::from_json)         {:>8.1} ms",
         native * 1e3

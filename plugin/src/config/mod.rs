@@ -43,8 +43,9 @@ use serde::{Deserialize, Serialize};
 use crate::jwt::JwtProviderConfig;
 
 /// Configuration bytes larger than this are refused before parsing: a policy that big is a
-/// mistake (or an attack on the VM's memory), not a gateway configuration.
-pub const MAX_CONFIG_BYTES: usize = 64 * 1024 * 1024;
+/// mistake (or an attack on the VM's memory), not a gateway configuration. 100k routes + 1M
+/// API keys are about 120 MB of JSON (BENCHMARKS.md).
+pub const MAX_CONFIG_BYTES: usize = 256 * 1024 * 1024;
 
 /// The whole policy, as delivered in the filter's `configuration`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
