@@ -23,6 +23,7 @@ pub mod echo;
 pub mod envoy;
 pub mod envoy_config;
 pub mod jwt_mint;
+pub mod outcome;
 pub mod paths;
 pub mod policy_files;
 pub mod static_server;

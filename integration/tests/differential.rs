@@ -11,39 +11,13 @@
 )]
 
 use host_harness::host::{FailurePolicy, Host, HostOptions, Routing};
-use host_harness::replay::{self, DecisionHeaders, OutcomeLine};
+use host_harness::replay::{self, DecisionHeaders};
 use host_harness::traffic::parse_jsonl;
 use integration::client::send;
+use integration::outcome::envoy_line;
 use integration::{
     ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec, corpus, paths,
 };
-
-/// The outcome line Envoy's behaviour implies, read from the reply (decision headers reflected
-/// by the echo upstream, or the local reply's reason).
-fn envoy_line(id: &str, reply: &integration::Reply) -> OutcomeLine {
-    let mut line = OutcomeLine::empty(id, 0);
-    if let Some(reason) = reply.header("x-trieguard-reason") {
-        line.action = "deny".into();
-        line.status = Some(u32::from(reply.status));
-        line.reason = Some(reason.to_owned());
-    } else if let Ok(seen) = reply.echoed() {
-        line.action = "continue".into();
-        line.route = seen.header("x-trieguard-route").map(str::to_owned);
-        line.cluster = seen.header("x-trieguard-cluster").map(str::to_owned);
-        line.consumer = seen.header("x-trieguard-consumer").map(str::to_owned);
-        line.path = Some(seen.path.clone());
-        assert_eq!(
-            line.cluster.as_deref(),
-            Some(seen.upstream.as_str()),
-            "{id}: served by another cluster"
-        );
-    } else {
-        line.action = "error".into();
-        line.status = Some(u32::from(reply.status));
-        line.details = Some(reply.body.clone());
-    }
-    line
-}
 
 #[test]
 fn harness_and_envoy_decide_the_corpus_identically() {
@@ -91,7 +65,7 @@ fn harness_and_envoy_decide_the_corpus_identically() {
         headers.extend(r.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let reply = send(&r.method, &format!("{}{}", envoy.url(), r.path), &headers)
             .unwrap_or_else(|e| panic!("{}: {e:#}", from_harness.id));
-        let from_envoy = envoy_line(&from_harness.id, &reply);
+        let from_envoy = envoy_line(&from_harness.id, &reply).unwrap();
         reasons.insert(from_envoy.reason.clone().unwrap_or_else(|| "ok".into()));
         if from_envoy.decision() != from_harness.decision() {
             differences.push(format!(

@@ -21,10 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use integration::client::get;
+use host_harness::host::{FailurePolicy, Host, HostOptions, Routing};
+use host_harness::replay::{self, DecisionHeaders, OutcomeLine};
+use host_harness::traffic::{Record, parse_jsonl};
+use integration::client::{get, send};
+use integration::outcome::envoy_line;
 use integration::policy_files::PolicyFiles;
 use integration::static_server::{StaticServer, free_port};
 use integration::{ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec};
+use integration::{corpus, paths};
 
 /// How long anything the source drives may take to show (poll interval 200 ms).
 const SOURCE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -250,6 +255,159 @@ fn a_source_down_at_start_fails_closed_until_it_comes_up() {
     let _source = StaticServer::start_on(files.root(), addr).unwrap();
     wait_for_upstream(&envoy, "cluster-a");
     assert!(wasm_stat(&envoy, &format!("{POLICY}.applied")) >= 1);
+}
+
+/// The corpus policy with every route to cluster `orders` sent to `billing` instead.
+fn rerouted(policy: &str) -> String {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    if key == "cluster" && v == "orders" {
+                        *v = "billing".into();
+                    } else {
+                        walk(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(policy).unwrap();
+    walk(&mut value);
+    value.to_string()
+}
+
+/// Sends a traffic record to Envoy and reads the outcome it implies.
+fn envoy_outcome(url: &str, id: &str, record: &Record) -> OutcomeLine {
+    let r = &record.request;
+    let mut headers: Vec<(&str, &str)> = vec![("host", r.authority.as_str())];
+    headers.extend(r.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    let reply = send(&r.method, &format!("{url}{}", r.path), &headers)
+        .unwrap_or_else(|e| panic!("{id}: {e:#}"));
+    envoy_line(id, &reply).unwrap().decision()
+}
+
+#[test]
+fn every_request_during_a_swap_gets_the_old_or_the_new_policys_decision() {
+    let old = corpus::policy().unwrap();
+    let new = rerouted(&old);
+    let traffic = parse_jsonl(&corpus::traffic().unwrap());
+    let records = traffic.records;
+
+    // What each policy decides for each request, by the harness.
+    let options = HostOptions {
+        routing: Routing {
+            cluster_header: Some("x-trieguard-cluster".into()),
+            clusters: Some(corpus::CLUSTERS.iter().map(|c| (*c).to_owned()).collect()),
+        },
+        failure_policy: FailurePolicy::FailClosed,
+        ..HostOptions::default()
+    };
+    let host = Host::from_file(&paths::plugin_wasm(), options).unwrap();
+    let names = DecisionHeaders::default();
+    let decide = |policy: &str| -> Vec<OutcomeLine> {
+        let mut vm = host.start(policy.as_bytes()).unwrap();
+        replay::run(&mut vm, &records, &names, |_| {})
+            .lines
+            .iter()
+            .map(OutcomeLine::decision)
+            .collect()
+    };
+    let (by_old, by_new) = (decide(&old), decide(&new));
+    let telling: Vec<usize> = (0..records.len())
+        .filter(|&i| by_old[i] != by_new[i])
+        .collect();
+    assert!(telling.len() >= 5, "the two policies barely differ");
+    let probe = telling[0];
+
+    let upstreams: Vec<EchoUpstream> = corpus::CLUSTERS
+        .iter()
+        .map(|c| EchoUpstream::start(c).unwrap())
+        .collect();
+    let refs: Vec<&EchoUpstream> = upstreams.iter().collect();
+    let mut files = PolicyFiles::new("policy.json").unwrap();
+    files.publish(old.as_bytes()).unwrap();
+    let source = StaticServer::start(files.root()).unwrap();
+    let mut config = envoy_config(&refs, source.addr(), &files.url_path());
+    config.forward_client_cert_details = Some("ALWAYS_FORWARD_ONLY".into());
+    let envoy = EnvoyProcess::start(&config).unwrap();
+    let id = |i: usize| by_old[i].id.clone();
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    while envoy_outcome(&envoy.url(), &id(probe), &records[probe]) != by_old[probe] {
+        assert!(Instant::now() < deadline, "the first policy never served");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // One keep-alive client replays the corpus in a loop through the swap.
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (url, stop, records) = (envoy.url(), stop.clone(), records.clone());
+        let ids: Vec<String> = by_old.iter().map(|l| l.id.clone()).collect();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for i in (0..records.len()).cycle() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                seen.push((i, envoy_outcome(&url, &ids[i], &records[i])));
+            }
+            seen
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    files.publish(new.as_bytes()).unwrap();
+    let deadline = Instant::now() + SOURCE_TIMEOUT;
+    while envoy_outcome(&envoy.url(), &id(probe), &records[probe]) != by_new[probe] {
+        assert!(Instant::now() < deadline, "the new policy never served");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let seen = client.join().unwrap();
+
+    let mut wrong = Vec::new();
+    let mut first_new = None;
+    let mut old_after_new = Vec::new();
+    for (n, (i, outcome)) in seen.iter().enumerate() {
+        let (is_old, is_new) = (*outcome == by_old[*i], *outcome == by_new[*i]);
+        if !is_old && !is_new {
+            wrong.push(format!(
+                "request {n} ({}): envoy {}\n  old policy: {}\n  new policy: {}",
+                by_old[*i].id,
+                serde_json::to_string(outcome).unwrap(),
+                serde_json::to_string(&by_old[*i]).unwrap(),
+                serde_json::to_string(&by_new[*i]).unwrap()
+            ));
+        }
+        if is_new && !is_old && first_new.is_none() {
+            first_new = Some(n);
+        }
+        if is_old && !is_new && first_new.is_some() {
+            old_after_new.push(n);
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} requests:\n{}",
+        wrong.len(),
+        seen.len(),
+        wrong.join("\n")
+    );
+    assert!(first_new.is_some(), "the client never saw the new policy");
+    assert!(
+        old_after_new.is_empty(),
+        "requests {old_after_new:?} got the old policy after request {first_new:?} got the new one"
+    );
+    let telling_seen = seen
+        .iter()
+        .filter(|(i, _)| by_old[*i] != by_new[*i])
+        .count();
+    assert!(
+        telling_seen >= 10,
+        "only {telling_seen} telling requests were sent"
+    );
 }
 
 /// A policy whose `/orders` needs one of `keys` ((consumer, key) pairs).
