@@ -691,3 +691,48 @@ fn key_changes_reach_every_worker_as_deltas_and_a_late_worker_applies_them_all()
         assert_eq!(consumer_of(w, "kb"), "401 auth.api_key.unknown");
     }
 }
+
+#[test]
+fn a_restarted_service_does_not_publish_the_serving_policy_again() {
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &policy("billing"));
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files.clone());
+    let mut envoy = Envoy::start(server.addr);
+    envoy.run(400);
+    assert_eq!(envoy.service_counter("published"), 1);
+    let applied: Vec<u64> = envoy
+        .workers
+        .iter()
+        .map(|w| counter(w, "trieguard.policy.main.applied"))
+        .collect();
+
+    // The service VM is replaced (Envoy reloads a failed VM); the workers keep running.
+    let host = trieguard().with_options(HostOptions {
+        plugin: PluginInfo {
+            vm_id: "trieguard".into(),
+            clock: Clock::Virtual(envoy.clock.clone()),
+            ..PluginInfo::default()
+        },
+        process: envoy.process.clone(),
+        http_clusters: HttpClusters::new()
+            .with("policy_server", server.addr)
+            .unwrap(),
+        ..HostOptions::default()
+    });
+    envoy.service = host.start(FETCH).unwrap();
+    envoy.run(400);
+    assert_eq!(envoy.service_counter("published"), 0);
+    assert!(envoy.service_counter("unchanged") >= 1);
+    for (w, before) in envoy.workers.iter().zip(&applied) {
+        assert_eq!(counter(w, "trieguard.policy.main.applied"), *before);
+    }
+
+    // A real change is published as the next generation.
+    publish(&files, &policy("orders"));
+    envoy.run(400);
+    assert_eq!(envoy.service_counter("published"), 1);
+    assert_eq!(envoy.orders(), ["orders", "orders"]);
+    for w in &envoy.workers {
+        assert_eq!(gauge(w, "trieguard.policy.main.generation"), Some(2));
+    }
+}

@@ -37,6 +37,8 @@ pub(crate) struct PolicyService {
     generation: u64,
     /// What this service published last: the base of the next key delta.
     published: Option<Published>,
+    /// Key deltas an earlier instance published on top of `generation` (emptied with it).
+    inherited_deltas: usize,
     metrics: NamedMetrics,
 }
 
@@ -56,16 +58,26 @@ pub(crate) type Dispatch<'a> =
 impl PolicyService {
     /// A service for this source; the first poll happens on the first tick.
     pub(crate) fn new(config: FetchPolicyConfig) -> Self {
-        let generation = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
+        // A service restarted in a running Envoy (a VM reload) continues from what shared data
+        // holds: the next generation number, and no second publication of the serving policy.
+        let previous = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
             .ok()
             .and_then(|(bytes, _)| bytes)
-            .and_then(|bytes| Manifest::decode(&bytes).ok())
-            .map_or(0, |manifest| manifest.generation);
+            .and_then(|bytes| Manifest::decode(&bytes).ok());
+        let generation = previous.as_ref().map_or(0, |manifest| manifest.generation);
+        let inherited_deltas = previous
+            .as_ref()
+            .map_or(0, |manifest| manifest.deltas.len());
+        let mut fetcher = Fetcher::new(config);
+        if let Some(digest) = previous.as_ref().and_then(Manifest::serving_digest) {
+            fetcher.assume_published(digest);
+        }
         Self {
-            fetcher: Fetcher::new(config),
+            fetcher,
             in_flight: None,
             generation,
             published: None,
+            inherited_deltas,
             metrics: NamedMetrics::default(),
         }
     }
@@ -181,7 +193,7 @@ impl PolicyService {
             let previous_deltas = self
                 .published
                 .as_ref()
-                .map_or(0, |p| p.manifest.deltas.len());
+                .map_or(self.inherited_deltas, |p| p.manifest.deltas.len());
             for index in 0..previous_deltas {
                 let key = handoff::delta_key(&name, previous, index);
                 let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
