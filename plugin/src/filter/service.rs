@@ -342,5 +342,6 @@ fn read_response(num_headers: usize, body_size: usize) -> Option<SourceResponse>
         status,
         headers,
         body,
+        body_size,
     })
 }

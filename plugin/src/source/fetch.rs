@@ -27,8 +27,10 @@ pub struct SourceResponse {
     pub status: u16,
     /// Response headers, names lower-case.
     pub headers: Vec<(String, String)>,
-    /// Body.
+    /// Body (at most one piece's worth is read: [`crate::source::MAX_PIECE_BYTES`]).
     pub body: Vec<u8>,
+    /// Body size Envoy announced; larger than `body.len()` when the body was cut.
+    pub body_size: usize,
 }
 
 /// Bodies of the replies Envoy's router makes itself when the source could not answer: a
@@ -98,6 +100,17 @@ pub enum FetchError {
         /// ETag of this piece.
         now: Option<String>,
     },
+    /// The server answered a `Range` request with the whole policy, too big for one response.
+    #[error(
+        "{path}: the server ignores Range and sent all {size} bytes at once, more than one response may hold ({} bytes); serve the policy from a server that honours Range",
+        crate::source::MAX_PIECE_BYTES
+    )]
+    RangeIgnored {
+        /// The path requested.
+        path: String,
+        /// What the server sent.
+        size: usize,
+    },
     /// Bigger than any policy may be.
     #[error("{path}: the policy is {size} bytes, more than the {MAX_CONFIG_BYTES}-byte limit")]
     TooLarge {
@@ -127,6 +140,7 @@ impl FetchError {
             Self::DigestFile { .. } => "bad_digest_file",
             Self::BadRange { .. } => "bad_range",
             Self::ChangedDuringFetch { .. } => "changed_during_fetch",
+            Self::RangeIgnored { .. } => "range_ignored",
             Self::TooLarge { .. } => "too_large",
             Self::DigestMismatch { .. } => "digest_mismatch",
         }
@@ -311,6 +325,12 @@ impl Fetcher {
         }
         let total = match response.status {
             // A server that ignores Range sends everything at once.
+            200 if offset == 0 && response.body_size > response.body.len() => {
+                return FetchStep::Failed(FetchError::RangeIgnored {
+                    path,
+                    size: response.body_size,
+                });
+            }
             200 if offset == 0 => response.body.len(),
             206 => {
                 let content_range = header(&response, "content-range");
@@ -449,6 +469,7 @@ mod tests {
                 .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                 .collect(),
             body: body.to_vec(),
+            body_size: body.len(),
         })
     }
 
@@ -522,6 +543,23 @@ mod tests {
                 FetchStep::Fetched { digest, .. } => return digest,
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_whole_policy_cut_to_one_piece_is_a_clear_error() {
+        let policy = b"0123456789";
+        let mut fetcher = Fetcher::new(config());
+        fetcher.poll(0).unwrap();
+        fetcher.on_response(0, ok(200, &[], &digest_file(policy)));
+        let mut cut = ok(200, &[], &policy[..4]).unwrap();
+        cut.body_size = policy.len();
+        match fetcher.on_response(0, Some(cut)) {
+            FetchStep::Failed(error) => {
+                assert_eq!(error.kind(), "range_ignored");
+                assert!(error.to_string().contains("ignores Range"), "{error}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 
