@@ -736,3 +736,78 @@ fn a_restarted_service_does_not_publish_the_serving_policy_again() {
         assert_eq!(gauge(w, "trieguard.policy.main.generation"), Some(2));
     }
 }
+
+#[test]
+fn a_new_policys_keys_load_in_slices_while_the_old_policy_serves() {
+    const KEYS: usize = 40_000;
+    let keyed = |cluster: &str| -> Vec<u8> {
+        let keys: Vec<String> = (0..KEYS)
+            .map(|i| {
+                format!(
+                    r#"{{"consumer":"c{}","sha256":"{}"}}"#,
+                    i % 100,
+                    PolicyDigest::of(format!("key-{i}").as_bytes()).to_hex()
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"hosts":[{{"domains":["api.example.com"],"routes":[{{"id":"orders","match":{{"prefix":"/orders"}},"upstream":{{"cluster":"{cluster}"}},"auth":{{"any_of":["keys"]}}}}]}}],"auth_providers":{{"keys":{{"api_key":{{"keys":[{}]}}}}}}}}"#,
+            keys.join(",")
+        )
+        .into_bytes()
+    };
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &keyed("orders"));
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files.clone());
+    let mut envoy = Envoy::start_with(server.addr, FETCH_MIB);
+    envoy.run(1_000);
+    let route = |vm: &mut Vm| {
+        let o = vm.handle(&HttpRequest {
+            authority: "api.example.com".into(),
+            path: "/orders/1".into(),
+            headers: vec![("x-api-key".into(), format!("key-{}", KEYS - 1))],
+            ..HttpRequest::default()
+        });
+        match &o.cluster {
+            Some(cluster) => cluster.clone(),
+            None => format!(
+                "{:?} {:?}",
+                o.status,
+                o.response_header("x-trieguard-reason")
+            ),
+        }
+    };
+    assert_eq!(route(&mut envoy.workers[0]), "orders");
+
+    // A route change: published whole; each worker compiles the skeleton, then loads the
+    // 40,000 keys 2,048 per tick, serving the old policy until the last one is in.
+    publish(&files, &keyed("billing"));
+    let mut old_answers = 0;
+    let mut switched_after = None;
+    for step in 0..2_000 {
+        envoy.run(1);
+        match route(&mut envoy.workers[0]).as_str() {
+            "orders" => old_answers += 1,
+            "billing" => {
+                switched_after = Some(step);
+                break;
+            }
+            other => panic!("step {step}: {other}"),
+        }
+    }
+    assert!(switched_after.is_some(), "the new policy never served");
+    assert!(
+        old_answers >= 5,
+        "only {old_answers} requests were answered during the load"
+    );
+    eprintln!(
+        "the old policy answered {old_answers} requests (one per virtual ms) during the load"
+    );
+    assert_eq!(
+        gauge(&envoy.workers[0], "trieguard.policy.main.generation"),
+        Some(2)
+    );
+    envoy.run(10);
+    assert_eq!(route(&mut envoy.workers[1]), "billing");
+    assert_eq!(envoy.service_counter("published"), 2);
+}

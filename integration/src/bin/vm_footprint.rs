@@ -163,6 +163,48 @@ fn key_delta_cost(policy: &[u8], keys: usize) -> anyhow::Result<f64> {
     Ok(best)
 }
 
+/// The swap a policy source does (docs/policy-source.md): the skeleton (key lists emptied)
+/// compiled in the VM in one call, best of `runs`; and the slowest slice of 2,048 keys loaded
+/// into it natively.
+fn sliced_swap_costs(host: &Host, policy: &[u8], runs: usize) -> anyhow::Result<(f64, f64)> {
+    use trieguard::source::digest::PolicyDigest;
+    use trieguard::source::key_delta::policy_skeleton;
+    use trieguard::source::key_sets::{KeySetLoader, encode};
+    let skeleton = policy_skeleton(policy).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut compile = f64::MAX;
+    for _ in 0..runs {
+        let t = Instant::now();
+        drop(host.start(&skeleton)?);
+        compile = compile.min(t.elapsed().as_secs_f64());
+    }
+    let full = trieguard::engine::Engine::from_json(policy).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let set = encode(&full).context("the key set cannot be written")?;
+    drop(full);
+    let mut engine =
+        trieguard::engine::Engine::from_json(&skeleton).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut loader = KeySetLoader::new(set.len(), Some(PolicyDigest::of(&set)));
+    loader.feed(&set);
+    let mut slices = Vec::new();
+    while !loader.is_drained() {
+        let t = Instant::now();
+        loader
+            .step(&mut engine, 2_048)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        slices.push(t.elapsed().as_secs_f64());
+    }
+    slices.sort_by(f64::total_cmp);
+    let slowest = slices.last().copied().unwrap_or(0.0);
+    let median = slices.get(slices.len() / 2).copied().unwrap_or(0.0);
+    println!(
+        "key set: {} slices of 2,048 keys natively, median {:.2} ms, slowest {:.2} ms",
+        slices.len(),
+        median * 1e3,
+        slowest * 1e3
+    );
+    loader.finish().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((compile, slowest))
+}
+
 fn run() -> anyhow::Result<()> {
     const RUNS: usize = 3;
     let (n_routes, n_keys) = sizes()?;
@@ -203,6 +245,7 @@ fn run() -> anyhow::Result<()> {
         memory = vm.memory_bytes();
     }
     let delta = key_delta_cost(policy.as_bytes(), n_keys)?;
+    let (skeleton_in_vm, slowest_slice) = sliced_swap_costs(&host, policy.as_bytes(), RUNS)?;
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!(
         "one key revoked by delta, natively (best of 1000) {:>8.2} µs   ({:.0}x faster than the compile)",
@@ -217,6 +260,15 @@ fn run() -> anyhow::Result<()> {
         "compile in the VM (VM start + on_configure)  {:>8.1} ms   ({:.2}x native)",
         in_vm * 1e3,
         in_vm / native
+    );
+    println!(
+        "swap from a source: skeleton compile in the VM {:>8.1} ms   ({:.2}x the whole compile)",
+        skeleton_in_vm * 1e3,
+        skeleton_in_vm / in_vm
+    );
+    println!(
+        "swap from a source: slowest 2,048-key slice (native) {:>6.2} ms",
+        slowest_slice * 1e3
     );
     println!(
         "VM linear memory, tiny policy                {:>8.1} MiB",

@@ -81,6 +81,14 @@ impl ApiKeyTable {
         self.consumers.get(entry.consumer as usize).map(|c| &**c)
     }
 
+    /// An empty table sized for `keys` keys.
+    pub(crate) fn with_capacity(keys: usize) -> Self {
+        Self {
+            digests: HashTrieMap::with_capacity(keys),
+            ..Self::default()
+        }
+    }
+
     /// Every key: its SHA-256 digest and its consumer.
     pub fn entries(&self) -> impl Iterator<Item = (&[u8; 32], &str)> {
         self.digests.iter().filter_map(|(digest, entry)| {
@@ -96,7 +104,7 @@ impl ApiKeyTable {
         &mut self,
         digest: [u8; 32],
         consumer: &str,
-        consumer_slot: &mut HashMap<String, u32>,
+        consumer_slot: &mut ConsumerSlots,
     ) {
         let index = match consumer_slot.get(consumer) {
             Some(index) => *index,
@@ -173,6 +181,10 @@ impl ApiKeyTable {
         self.problems.sort_by_key(|(index, _)| *index);
     }
 }
+
+/// Where a delta's or a key set's consumer names went in [`ApiKeyTable::consumers`], so each
+/// is stored once per delta or key set.
+pub(crate) type ConsumerSlots = HashMap<String, u32, foldhash::fast::RandomState>;
 
 /// Finds a consumer name already in the table by its hash, so that a name is stored once
 /// and the index holds no second copy. Two names with one 64-bit hash (unlikely) are both

@@ -30,6 +30,7 @@ mod route_list;
 mod validate;
 
 pub use api_keys::ApiKeyTable;
+pub(crate) use api_keys::ConsumerSlots;
 pub use route_list::RouteList;
 
 use std::borrow::Cow;

@@ -1,11 +1,10 @@
 //! API-key deltas applied to a compiled engine in place (`source::key_delta`): the hash-trie
 //! takes each insert and removal without a rebuild, and nothing else is touched.
 
-use std::collections::HashMap;
-
 use super::Engine;
 use super::auth::Provider;
 use crate::config::ApiKeyTable;
+use crate::config::ConsumerSlots;
 use crate::source::key_delta::{KeyDelta, KeyDeltaError};
 
 impl Engine {
@@ -17,6 +16,24 @@ impl Engine {
                 Provider::ApiKey(keys) => Some((name.as_str(), keys.table())),
                 _ => None,
             })
+    }
+
+    /// Provider `name`'s key table, if it is an API-key provider.
+    pub(crate) fn api_key_table_mut(&mut self, name: &str) -> Option<&mut ApiKeyTable> {
+        self.providers
+            .iter_mut()
+            .find_map(|(n, provider)| match provider {
+                Provider::ApiKey(keys) if n == name => Some(keys.table_mut()),
+                _ => None,
+            })
+    }
+
+    /// Empties provider `name`'s key table, sized for `capacity` keys (a key set is about to
+    /// be loaded into it); `None` if it is not an API-key provider.
+    pub(crate) fn reset_api_key_table(&mut self, name: &str, capacity: usize) -> Option<()> {
+        let table = self.api_key_table_mut(name)?;
+        *table = ApiKeyTable::with_capacity(capacity);
+        Some(())
     }
 
     /// Applies `delta`; returns the number of keys set or revoked. Everything is checked
@@ -54,7 +71,7 @@ impl Engine {
                 continue;
             };
             let table = keys.table_mut();
-            let mut consumer_slot = HashMap::new();
+            let mut consumer_slot = ConsumerSlots::default();
             for digest in &revoke {
                 table.revoke(digest);
             }

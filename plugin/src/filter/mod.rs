@@ -36,7 +36,7 @@ use worker_source::WorkerSource;
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_root_context_id| -> Box<dyn RootContext> {
-        Box::new(TrieguardRoot { engine: None, source: None, service: None })
+        Box::new(TrieguardRoot { engine: None, source: None, service: None, fast_ticks: false })
     });
 }}
 
@@ -52,6 +52,8 @@ struct TrieguardRoot {
     source: Option<WorkerSource>,
     /// Set in the singleton service VM (`fetch_policy`).
     service: Option<PolicyService>,
+    /// True while the tick period is shortened for a key set being loaded.
+    fast_ticks: bool,
 }
 
 /// What every stream of a configuration shares.
@@ -100,6 +102,19 @@ impl TrieguardRoot {
         drop(serving);
         if let Some(engine) = replacement {
             self.engine = Some(Rc::new(Shared::new(engine)));
+        }
+        // While a key set loads, a slice per millisecond; otherwise a look per check interval.
+        let loading = source.is_loading();
+        if loading != self.fast_ticks {
+            let period = if loading {
+                std::time::Duration::from_millis(1)
+            } else {
+                std::time::Duration::from_millis(source.config().check_interval_ms)
+            };
+            match hostcalls::set_tick_period(period) {
+                Ok(()) => self.fast_ticks = loading,
+                Err(status) => log::warn!("trieguard: cannot set the tick period: {status:?}"),
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::source::digest::PolicyDigest;
 use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
 use crate::source::handoff::{self, DeltaRef, Manifest};
 use crate::source::key_delta::{self, KeyDelta};
+use crate::source::key_sets;
 
 use super::clock::now_ms;
 use super::named_metrics::NamedMetrics;
@@ -37,8 +38,10 @@ pub(crate) struct PolicyService {
     generation: u64,
     /// What this service published last: the base of the next key delta.
     published: Option<Published>,
-    /// Key deltas an earlier instance published on top of `generation` (emptied with it).
+    /// Key deltas and key-set pieces an earlier instance published for `generation` (emptied
+    /// with it).
     inherited_deltas: usize,
+    inherited_key_pieces: usize,
     metrics: NamedMetrics,
 }
 
@@ -68,6 +71,10 @@ impl PolicyService {
         let inherited_deltas = previous
             .as_ref()
             .map_or(0, |manifest| manifest.deltas.len());
+        let inherited_key_pieces = previous
+            .as_ref()
+            .and_then(|manifest| manifest.keys.as_ref())
+            .map_or(0, |keys| keys.pieces);
         let mut fetcher = Fetcher::new(config);
         if let Some(digest) = previous.as_ref().and_then(Manifest::serving_digest) {
             fetcher.assume_published(digest);
@@ -78,6 +85,7 @@ impl PolicyService {
             generation,
             published: None,
             inherited_deltas,
+            inherited_key_pieces,
             metrics: NamedMetrics::default(),
         }
     }
@@ -160,15 +168,37 @@ impl PolicyService {
         };
         let routes = engine.route_count();
         let generation = self.generation.saturating_add(1);
-        let manifest = Manifest::for_policy(policy, generation);
-        for (index, piece) in handoff::pieces(policy).enumerate() {
-            let key = handoff::piece_key(&name, generation, index);
+        // With API keys, workers get the skeleton (compiled in one call) and the key set
+        // (loaded a slice per tick while the current policy serves); otherwise the policy.
+        let split = if engine.api_key_tables().next().is_some() {
+            key_delta::policy_skeleton(policy)
+                .ok()
+                .zip(key_sets::encode(&engine))
+        } else {
+            None
+        };
+        let (manifest, main_bytes, key_bytes) = match &split {
+            Some((skeleton, keys)) => (
+                Manifest::for_skeleton(skeleton, keys, digest, generation),
+                skeleton.as_slice(),
+                keys.as_slice(),
+            ),
+            None => (Manifest::for_policy(policy, generation), policy, &[][..]),
+        };
+        let pieces = handoff::pieces(main_bytes)
+            .enumerate()
+            .map(|(index, piece)| (handoff::piece_key(&name, generation, index), piece));
+        let key_pieces = handoff::pieces(key_bytes)
+            .enumerate()
+            .map(|(index, piece)| (handoff::keys_piece_key(&name, generation, index), piece));
+        for (key, piece) in pieces.chain(key_pieces) {
             if let Err(status) = hostcalls::set_shared_data(&key, Some(piece), None) {
                 log::error!("trieguard: source '{name}': writing {key} failed: {status:?}");
                 self.count("error.shared_data");
                 return false;
             }
         }
+        drop(split);
         let manifest_key = handoff::manifest_key(&name);
         if let Err(status) =
             hostcalls::set_shared_data(&manifest_key, Some(&manifest.encode()), None)
@@ -190,10 +220,19 @@ impl PolicyService {
                     _ => break,
                 }
             }
-            let previous_deltas = self
-                .published
-                .as_ref()
-                .map_or(self.inherited_deltas, |p| p.manifest.deltas.len());
+            let (previous_deltas, previous_key_pieces) = self.published.as_ref().map_or(
+                (self.inherited_deltas, self.inherited_key_pieces),
+                |p| {
+                    (
+                        p.manifest.deltas.len(),
+                        p.manifest.keys.as_ref().map_or(0, |k| k.pieces),
+                    )
+                },
+            );
+            for index in 0..previous_key_pieces {
+                let key = handoff::keys_piece_key(&name, previous, index);
+                let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
+            }
             for index in 0..previous_deltas {
                 let key = handoff::delta_key(&name, previous, index);
                 let _ = hostcalls::set_shared_data(&key, Some(&[]), None);

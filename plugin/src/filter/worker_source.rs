@@ -13,6 +13,11 @@ use crate::source::PolicySourceConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::handoff::{self, HandoffError, Manifest};
 use crate::source::key_delta::KeyDelta;
+use crate::source::key_sets::KeySetLoader;
+
+/// Keys put into a new engine per tick while another policy serves: a few milliseconds of
+/// work at most, so no request waits long behind it.
+const KEYS_PER_SLICE: usize = 2_048;
 
 use super::named_metrics::NamedMetrics;
 
@@ -29,7 +34,17 @@ pub(crate) struct WorkerSource {
     refused_manifest: Option<u32>,
     /// Digest of the policy serving.
     serving: Option<PolicyDigest>,
+    /// A compiled skeleton whose key set is being loaded.
+    loading: Option<KeyLoad>,
     metrics: NamedMetrics,
+}
+
+/// A full publication half done: its skeleton compiled, its key set partly loaded.
+struct KeyLoad {
+    generation: u64,
+    engine: Engine,
+    loader: KeySetLoader,
+    next_piece: usize,
 }
 
 impl WorkerSource {
@@ -42,8 +57,14 @@ impl WorkerSource {
             applied_deltas: 0,
             refused_manifest: None,
             serving: None,
+            loading: None,
             metrics: NamedMetrics::default(),
         }
+    }
+
+    /// True while a key set is being loaded (ticks should come often).
+    pub(crate) fn is_loading(&self) -> bool {
+        self.loading.is_some()
     }
 
     /// The source's configuration.
@@ -81,6 +102,19 @@ impl WorkerSource {
                 return None;
             }
         };
+        match &self.loading {
+            Some(load) if load.generation == manifest.generation => {
+                return self.continue_load(&manifest);
+            }
+            Some(_) => {
+                log::info!(
+                    "trieguard: source '{}': a newer publication replaces the one being loaded",
+                    self.config.name
+                );
+                self.loading = None;
+            }
+            None => {}
+        }
         if self.tried_generation == Some(manifest.generation) {
             if manifest.deltas.len() > self.applied_deltas
                 && let Some(engine) = serving
@@ -118,26 +152,18 @@ impl WorkerSource {
         let compiled = PolicyConfig::parse_json(&policy).and_then(Engine::from_config);
         drop(policy);
         match compiled {
-            Ok(mut engine) => {
-                if !self.apply_deltas(&manifest, &mut engine) {
-                    // Keys this publication revoked could still be accepted: keep the old.
-                    return None;
+            Ok(engine) => match &manifest.keys {
+                Some(keys) => {
+                    self.loading = Some(KeyLoad {
+                        generation: manifest.generation,
+                        engine,
+                        loader: KeySetLoader::new(keys.size, PolicyDigest::parse_hex(&keys.sha256)),
+                        next_piece: 0,
+                    });
+                    self.continue_load(&manifest)
                 }
-                let digest = self.serving?;
-                log::info!(
-                    "trieguard: source '{name}': serving policy {digest} (generation {}, {} key delta(s), {} routes)",
-                    manifest.generation,
-                    manifest.deltas.len(),
-                    engine.route_count()
-                );
-                self.metrics
-                    .count(&format!("trieguard.policy.{name}.applied"));
-                self.metrics.set(
-                    &format!("trieguard.policy.{name}.generation"),
-                    manifest.generation,
-                );
-                Some(engine)
-            }
+                None => self.finish_publication(&manifest, engine),
+            },
             Err(error) => {
                 // The service validates before publishing, so this means the two disagree
                 // (different builds): keep serving, say so.
@@ -145,6 +171,86 @@ impl WorkerSource {
                 None
             }
         }
+    }
+
+    /// Loads more of the key set: all of it when nothing serves yet, else one piece and at most
+    /// [`KEYS_PER_SLICE`] keys. Returns the engine once the whole set is in and checked.
+    fn continue_load(&mut self, manifest: &Manifest) -> Option<Engine> {
+        let mut load = self.loading.take()?;
+        let name = self.config.name.clone();
+        let sliced = self.serving.is_some();
+        let mut budget = if sliced { KEYS_PER_SLICE } else { usize::MAX };
+        let mut pieces_read = 0;
+        loop {
+            if load.loader.is_drained() {
+                let KeyLoad { engine, loader, .. } = load;
+                return match loader.finish() {
+                    Ok(()) => self.finish_publication(manifest, engine),
+                    Err(error) => {
+                        self.reject("rejected", &error.to_string());
+                        None
+                    }
+                };
+            }
+            if load.loader.wants_piece() {
+                if sliced && pieces_read > 0 {
+                    self.loading = Some(load);
+                    return None;
+                }
+                let key = handoff::keys_piece_key(&name, manifest.generation, load.next_piece);
+                match hostcalls::get_shared_data(&key) {
+                    Ok((Some(bytes), _)) if !bytes.is_empty() => {
+                        load.loader.feed(&bytes);
+                        load.next_piece += 1;
+                        pieces_read += 1;
+                    }
+                    _ => {
+                        // Emptied by a newer publication: its manifest comes next.
+                        log::debug!("trieguard: source '{name}': {key} is gone; waiting");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            if budget == 0 {
+                self.loading = Some(load);
+                return None;
+            }
+            match load.loader.step(&mut load.engine, budget) {
+                Ok(0) => {
+                    self.reject("rejected", "the key set ends inside a line");
+                    return None;
+                }
+                Ok(done) => budget = budget.saturating_sub(done),
+                Err(error) => {
+                    self.reject("rejected", &error.to_string());
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Applies the deltas on top of a complete publication and hands it over.
+    fn finish_publication(&mut self, manifest: &Manifest, mut engine: Engine) -> Option<Engine> {
+        if !self.apply_deltas(manifest, &mut engine) {
+            // Keys this publication revoked could still be accepted: keep the old.
+            return None;
+        }
+        let digest = self.serving?;
+        let name = &self.config.name;
+        log::info!(
+            "trieguard: source '{name}': serving policy {digest} (generation {}, {} key delta(s), {} routes)",
+            manifest.generation,
+            manifest.deltas.len(),
+            engine.route_count()
+        );
+        self.metrics
+            .count(&format!("trieguard.policy.{name}.applied"));
+        self.metrics.set(
+            &format!("trieguard.policy.{name}.generation"),
+            manifest.generation,
+        );
+        Some(engine)
     }
 
     /// Applies the manifest's key deltas not applied yet, in order, and records the serving

@@ -16,6 +16,12 @@ pub enum DigestFileError {
 
 impl PolicyDigest {
     /// The SHA-256 of `bytes`.
+    /// A SHA-256 output as a digest (`None` unless it is 32 bytes).
+    pub fn from_sha256(output: &[u8]) -> Option<Self> {
+        <[u8; 32]>::try_from(output).ok().map(Self)
+    }
+
+    /// The SHA-256 of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
         let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         let mut out = [0u8; 32];

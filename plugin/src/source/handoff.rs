@@ -30,6 +30,33 @@ pub fn delta_key(name: &str, generation: u64, index: usize) -> String {
     format!("trieguard.policy.{name}.{generation}.delta.{index}")
 }
 
+/// The key of one piece of a publication's key set (`source::key_sets`).
+pub fn keys_piece_key(name: &str, generation: u64, index: usize) -> String {
+    format!("trieguard.policy.{name}.{generation}.keys.{index}")
+}
+
+/// Bytes published in pieces: their digest, size and piece count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiecesRef {
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Length in bytes.
+    pub size: usize,
+    /// Number of pieces.
+    pub pieces: usize,
+}
+
+impl PiecesRef {
+    /// The reference to `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self {
+            sha256: PolicyDigest::of(bytes).to_hex(),
+            size: bytes.len(),
+            pieces: bytes.len().div_ceil(SHARED_PIECE_BYTES),
+        }
+    }
+}
+
 /// A key delta published on top of a full publication (`source::key_delta`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeltaRef {
@@ -50,6 +77,13 @@ pub struct Manifest {
     pub size: usize,
     /// Number of pieces.
     pub pieces: usize,
+    /// When set, the pieces hold the policy's skeleton (`key_delta::policy_skeleton`) and
+    /// this is the key set that completes it; `policy_sha256` is then the policy's digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<PiecesRef>,
+    /// SHA-256 (hex) of the policy, when the pieces hold its skeleton.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_sha256: Option<String>,
     /// Key deltas published since, in the order they apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deltas: Vec<DeltaRef>,
@@ -90,15 +124,32 @@ impl Manifest {
             sha256: PolicyDigest::of(policy).to_hex(),
             size: policy.len(),
             pieces: policy.len().div_ceil(SHARED_PIECE_BYTES),
+            keys: None,
+            policy_sha256: None,
             deltas: Vec::new(),
+        }
+    }
+
+    /// The manifest for a policy published as `skeleton` plus the key set `keys`.
+    pub fn for_skeleton(
+        skeleton: &[u8],
+        keys: &[u8],
+        policy: PolicyDigest,
+        generation: u64,
+    ) -> Self {
+        Self {
+            keys: Some(PiecesRef::of(keys)),
+            policy_sha256: Some(policy.to_hex()),
+            ..Self::for_policy(skeleton, generation)
         }
     }
 
     /// The digest of the policy serving once every delta is applied.
     pub fn serving_digest(&self) -> Option<PolicyDigest> {
-        match self.deltas.last() {
-            Some(delta) => PolicyDigest::parse_hex(&delta.sha256),
-            None => self.digest(),
+        match (self.deltas.last(), &self.policy_sha256) {
+            (Some(delta), _) => PolicyDigest::parse_hex(&delta.sha256),
+            (None, Some(policy)) => PolicyDigest::parse_hex(policy),
+            (None, None) => self.digest(),
         }
     }
 
@@ -117,9 +168,21 @@ impl Manifest {
                 manifest.pieces, manifest.size
             )));
         }
+        if let Some(keys) = &manifest.keys
+            && (keys.pieces != keys.size.div_ceil(SHARED_PIECE_BYTES)
+                || PolicyDigest::parse_hex(&keys.sha256).is_none()
+                || manifest.policy_sha256.is_none())
+        {
+            return Err(HandoffError::BadManifest(
+                "the key set reference is inconsistent".to_owned(),
+            ));
+        }
         manifest
             .digest()
             .ok_or_else(|| HandoffError::BadManifest("sha256 is not 64 hex digits".to_owned()))?;
+        manifest
+            .serving_digest()
+            .ok_or_else(|| HandoffError::BadManifest("a digest is not 64 hex digits".to_owned()))?;
         Ok(manifest)
     }
 

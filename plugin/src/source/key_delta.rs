@@ -113,16 +113,25 @@ impl KeyDelta {
 
 /// The policy's shape: its SHA-256 with the contents of every API-key list left out.
 pub fn policy_shape(policy: &[u8]) -> Result<PolicyDigest, ShapeError> {
+    policy_skeleton(policy).map(|skeleton| PolicyDigest::of(&skeleton))
+}
+
+/// The policy with every API-key list emptied (`"keys": []`): what compiles to the policy's
+/// engine without its keys.
+pub fn policy_skeleton(policy: &[u8]) -> Result<Vec<u8>, ShapeError> {
     let spans = key_list_spans(policy)?;
-    let mut shape = Vec::with_capacity(policy.len().min(1 << 20));
+    let kept = policy
+        .len()
+        .saturating_sub(spans.iter().map(|s| s.len()).sum::<usize>());
+    let mut skeleton = Vec::with_capacity(kept + 2 * spans.len());
     let mut at = 0;
     for span in spans {
-        shape.extend_from_slice(policy.get(at..span.start).unwrap_or_default());
-        shape.extend_from_slice(b"[]");
+        skeleton.extend_from_slice(policy.get(at..span.start).unwrap_or_default());
+        skeleton.extend_from_slice(b"[]");
         at = span.end;
     }
-    shape.extend_from_slice(policy.get(at..).unwrap_or_default());
-    Ok(PolicyDigest::of(&shape))
+    skeleton.extend_from_slice(policy.get(at..).unwrap_or_default());
+    Ok(skeleton)
 }
 
 /// The top level of a policy, as far as the shape needs it.

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod fetch;
 pub mod handoff;
 pub mod key_delta;
+pub mod key_sets;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
