@@ -271,6 +271,20 @@ impl Bed {
         }
     }
 
+    /// The stat that moves when Envoy (or the service) has taken the push, and what it means.
+    fn push_stat(&self) -> (&'static str, &'static str) {
+        match self {
+            Bed::Lds { .. } => (
+                "listener_manager.lds.update_success",
+                "Envoy accepted the LDS update",
+            ),
+            Bed::Source { .. } => (
+                "wasmcustom.trieguard.source.main.published",
+                "the service published the policy",
+            ),
+        }
+    }
+
     fn push(&mut self) -> anyhow::Result<()> {
         match self {
             Bed::Lds { envoy, next } => Ok(envoy.push_listener(next)?),
@@ -289,6 +303,12 @@ struct Measured {
     push_call: Duration,
     /// How long Envoy took from start to answering with the old policy.
     first_policy: Duration,
+    /// How long the load ran after the push.
+    ran_for: Duration,
+    /// What Envoy's own stat of the push says ("LDS update accepted", ...).
+    stat_label: &'static str,
+    /// When that stat moved, from the push (`None`: not while polled).
+    stat_moved: Option<Duration>,
 }
 
 fn measure(bed: &mut Bed, options: &Options) -> anyhow::Result<Measured> {
@@ -307,24 +327,34 @@ fn measure(bed: &mut Bed, options: &Options) -> anyhow::Result<Measured> {
         old_upstream: "old".into(),
         new_upstream: "new".into(),
     };
+    let (stat, stat_label) = bed.push_stat();
+    let stat_before = bed.envoy().stat(stat)?;
     let load = SteadyLoad::start(&spec)?;
     std::thread::sleep(WARM_UP + BEFORE);
     let push = load.elapsed();
     bed.push()?;
     let push_call = load.elapsed() - push;
+    let mut stat_moved = None;
     loop {
         let now = load.elapsed();
+        if stat_moved.is_none() && bed.envoy().stat(stat)? > stat_before {
+            stat_moved = Some(now - push);
+        }
         let applied_or_given_up = load.first_new().is_some() || now >= push + options.apply_timeout;
         if now >= push + AFTER && applied_or_given_up {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let ran_for = load.elapsed() - push;
     let samples = load.stop()?;
     Ok(Measured {
         summary: summarise(&samples, options.clients, push, BEFORE, AFTER),
         push_call,
         first_policy,
+        ran_for,
+        stat_label,
+        stat_moved,
     })
 }
 
@@ -368,14 +398,21 @@ fn print_variant(
     let s = &measured.summary;
     let secs = |d: Option<Duration>| {
         d.map_or_else(
-            || format!("not within {:?}", options.apply_timeout),
+            || {
+                format!(
+                    "not in the run ({:.1} s after the push)",
+                    measured.ran_for.as_secs_f64()
+                )
+            },
             |d| format!("{:.3} s", d.as_secs_f64()),
         )
     };
     let mut text = format!(
-        "\n{name}: {title}\n  old policy answering {:.1} s after Envoy started; push call {:.1} ms\n  applied (push to first answer by the new policy): {}; every client: {}; old-policy answers after the first new one: {}\n",
+        "\n{name}: {title}\n  old policy answering {:.1} s after Envoy was ready; push call {:.1} ms; {} after {}\n  applied (push to first answer by the new policy): {}; every client: {}; old-policy answers after the first new one: {}\n",
         measured.first_policy.as_secs_f64(),
         ms(measured.push_call),
+        measured.stat_label,
+        secs(measured.stat_moved),
         secs(s.applied),
         secs(s.all_clients_applied),
         s.old_after_new,
