@@ -15,6 +15,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -331,21 +332,36 @@ fn measure(bed: &mut Bed, options: &Options) -> anyhow::Result<Measured> {
     let stat_before = bed.envoy().stat(stat)?;
     let load = SteadyLoad::start(&spec)?;
     std::thread::sleep(WARM_UP + BEFORE);
+    let push_instant = Instant::now();
     let push = load.elapsed();
     bed.push()?;
     let push_call = load.elapsed() - push;
-    let mut stat_moved = None;
-    loop {
-        let now = load.elapsed();
-        if stat_moved.is_none() && bed.envoy().stat(stat)? > stat_before {
-            stat_moved = Some(now - push);
+    let envoy = bed.envoy();
+    let stop_watching = AtomicBool::new(false);
+    let stat_moved = std::thread::scope(|scope| {
+        // Envoy's admin may stall while its main thread takes a large update: watch the stat
+        // on its own thread so the load's clock is never held up by it.
+        let watcher = scope.spawn(|| {
+            while !stop_watching.load(Ordering::Relaxed) {
+                if envoy.stat(stat).is_ok_and(|value| value > stat_before) {
+                    return Some(push_instant.elapsed());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            None
+        });
+        loop {
+            let now = load.elapsed();
+            let applied_or_given_up =
+                load.first_new().is_some() || now >= push + options.apply_timeout;
+            if now >= push + AFTER && applied_or_given_up {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        let applied_or_given_up = load.first_new().is_some() || now >= push + options.apply_timeout;
-        if now >= push + AFTER && applied_or_given_up {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        stop_watching.store(true, Ordering::Relaxed);
+        watcher.join().ok().flatten()
+    });
     let ran_for = load.elapsed() - push;
     let samples = load.stop()?;
     Ok(Measured {
