@@ -76,7 +76,8 @@ pub struct EnvoyExit {
 }
 
 impl EnvoyProcess {
-    /// Writes `config`, starts Envoy with one worker, and waits for `/ready`.
+    /// Writes `config`, starts Envoy with `config.workers` workers (1 unless set), and waits
+    /// for `/ready`.
     pub fn start(config: &EnvoyConfig) -> Result<Self, EnvoyError> {
         let (child, dir) = spawn(config)?;
         Self::ready(child, dir)
@@ -91,7 +92,7 @@ impl EnvoyProcess {
         let bootstrap = dir.path().join("envoy.yaml");
         fs::write(&bootstrap, config.render_with_lds(&lds))
             .map_err(io_error("writing envoy.yaml"))?;
-        let (child, dir) = spawn_file(&bootstrap, dir)?;
+        let (child, dir) = spawn_file(&bootstrap, dir, config.workers)?;
         Self::ready(child, dir)
     }
 
@@ -138,7 +139,7 @@ impl EnvoyProcess {
     /// workspace root), and waits for `/ready`.
     pub fn start_file(config_path: &Path) -> Result<Self, EnvoyError> {
         let dir = temp_dir()?;
-        let (child, dir) = spawn_file(config_path, dir)?;
+        let (child, dir) = spawn_file(config_path, dir, 1)?;
         Self::ready(child, dir)
     }
 
@@ -320,18 +321,19 @@ fn spawn(config: &EnvoyConfig) -> Result<(Child, tempfile::TempDir), EnvoyError>
     let dir = temp_dir()?;
     let config_path = dir.path().join("envoy.yaml");
     fs::write(&config_path, config.render()).map_err(io_error("writing envoy.yaml"))?;
-    spawn_file(&config_path, dir)
+    spawn_file(&config_path, dir, config.workers)
 }
 
 fn spawn_file(
     config_path: &Path,
     dir: tempfile::TempDir,
+    workers: u32,
 ) -> Result<(Child, tempfile::TempDir), EnvoyError> {
     let binary = paths::envoy_binary();
     if !binary.is_file() {
         return Err(EnvoyError::MissingBinary(binary));
     }
-    let child = envoy_command(&binary, config_path, dir.path())
+    let child = envoy_command_with_workers(&binary, config_path, dir.path(), workers)
         .current_dir(paths::workspace_root())
         .spawn()
         .map_err(io_error("starting Envoy"))?;
@@ -341,11 +343,23 @@ fn spawn_file(
 /// The Envoy command line every test and the demo use: one worker, no hot restart (so several
 /// Envoys can run at once), the admin address written to a file, the log to a file.
 pub fn envoy_command(binary: &Path, config: &Path, dir: &Path) -> Command {
+    envoy_command_with_workers(binary, config, dir, 1)
+}
+
+/// [`envoy_command`] with `workers` worker threads (`--concurrency`).
+pub fn envoy_command_with_workers(
+    binary: &Path,
+    config: &Path,
+    dir: &Path,
+    workers: u32,
+) -> Command {
     let mut command = Command::new(binary);
     command
         .arg("--config-path")
         .arg(config)
-        .args(["--concurrency", "1", "--disable-hot-restart"])
+        .arg("--concurrency")
+        .arg(workers.to_string())
+        .arg("--disable-hot-restart")
         .args(["--log-level", "info"])
         // Tests read the log while Envoy runs (the default flushes every 10 s).
         .args(["--file-flush-interval-msec", "100"])

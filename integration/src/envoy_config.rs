@@ -74,6 +74,8 @@ pub struct EnvoyConfig {
     /// Replaces the virtual host's `routes:` (benchmarks compare Envoy's own route tables):
     /// YAML starting at the `routes:` or `matcher:` key, indented by 14 spaces.
     pub virtual_host_body: Option<String>,
+    /// Envoy worker threads (`--concurrency`); 1 unless a benchmark asks for more.
+    pub workers: u32,
 }
 
 /// Downstream TLS for the listener.
@@ -98,6 +100,7 @@ impl EnvoyConfig {
             forward_client_cert_details: None,
             policy_service: None,
             virtual_host_body: None,
+            workers: 1,
         }
     }
 

@@ -16,6 +16,7 @@
 //!   clusters.
 //! - [`paths`] finds the Envoy binary fetched by `cargo xtask setup` and the built plugin.
 
+pub mod bench_policies;
 pub mod client;
 pub mod corpus;
 pub mod demo;
@@ -23,10 +24,14 @@ pub mod echo;
 pub mod envoy;
 pub mod envoy_config;
 pub mod jwt_mint;
+pub mod keepalive;
 pub mod outcome;
 pub mod paths;
 pub mod policy_files;
+pub mod proc_status;
+pub mod push_stats;
 pub mod static_server;
+pub mod steady_load;
 pub mod tls;
 pub mod xfcc;
 

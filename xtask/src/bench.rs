@@ -1,5 +1,6 @@
 //! `cargo xtask bench <suite> [ARGS…]`: one crate's criterion benchmarks; extra arguments go
-//! to criterion (e.g. `-- --measurement-time 2`).
+//! to criterion (e.g. `-- --measurement-time 2`). `envoy`, `vm` and `push` run the
+//! integration crate's benchmark binaries instead.
 
 use anyhow::bail;
 use xshell::{Shell, cmd};
@@ -16,12 +17,15 @@ const SUITES: &[(&str, &str)] = &[
 pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     let Some((suite, rest)) = args.split_first() else {
         bail!(
-            "usage: cargo xtask bench <{}|envoy|vm> [ARGS…]",
+            "usage: cargo xtask bench <{}|envoy|vm|push> [ARGS…]",
             suite_names()
         );
     };
     if suite == "envoy" {
         return envoy(sh, rest);
+    }
+    if suite == "push" {
+        return push(sh, rest);
     }
     if suite == "vm" {
         crate::build::run(sh)?;
@@ -67,6 +71,20 @@ fn envoy(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     cmd!(
         sh,
         "cargo run --quiet --release -p integration --bin trieguard-envoy-bench -- {args...}"
+    )
+    .run()?;
+    Ok(())
+}
+
+/// A policy push to a running Envoy under steady load: inline by LDS, from a policy source
+/// (nginx, installed by setup), and Envoy's own routes by LDS.
+fn push(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
+    crate::setup::run(sh)?;
+    crate::build::run(sh)?;
+    step("bench: policy push under load");
+    cmd!(
+        sh,
+        "cargo run --quiet --release -p integration --bin trieguard-push-bench -- {args...}"
     )
     .run()?;
     Ok(())

@@ -7,7 +7,8 @@
 //! | `oci [--out DIR] [--wasm FILE] [--tag TAG]` | OCI image layout of `trieguard.wasm` for Istio's `WasmPlugin` (docs/istio.md) |
 //! | `demo [--once]` | Envoy + plugin + `examples/policy.json` + echo upstreams on loopback |
 //! | `test` | fmt, clippy (host and wasm32), every workspace test incl. the real-Envoy ones, demo |
-//! | `bench trie\|certs [ARGS]` | the criterion benchmarks of one crate |
+//! | `bench trie\|certs\|engine [ARGS]` | the criterion benchmarks of one crate |
+//! | `bench envoy\|vm\|push [ARGS]` | Envoy throughput against Envoy's own routes; compile time and memory inside the VM; a policy push under load |
 
 mod bench;
 mod build;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 
 use xshell::Shell;
 
-const USAGE: &str = "usage: cargo xtask <setup | build | oci [--out DIR] [--wasm FILE] [--tag TAG] | demo [--once] | test | bench <trie|certs|engine|envoy|vm> [ARGS…]>";
+const USAGE: &str = "usage: cargo xtask <setup | build | oci [--out DIR] [--wasm FILE] [--tag TAG] | demo [--once] | test | bench <trie|certs|engine|envoy|vm|push> [ARGS…]>";
 
 fn main() -> ExitCode {
     match run() {
