@@ -4,7 +4,9 @@
 //!
 //! Variants: no filter; a no-op proxy-wasm filter; trieguard with N routes and API-key auth
 //! (the matching route declared last); Envoy's own N-route list (last route matches); Envoy's
-//! `prefix_match_map` matcher tree. Prints requests/s, ratios and the per-request plugin cost.
+//! `prefix_match_map` matcher tree; trieguard running the policy `trieguard import-envoy` makes
+//! from that same route list (first match, no auth). Prints requests/s, ratios and the
+//! per-request plugin cost.
 //!
 //! `--hostcall-costs` instead measures single hostcalls: the probe module performs one kind of
 //! hostcall ten times per request, and the cost of one call is the difference to the probe's
@@ -19,6 +21,7 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
+use host_harness::import_envoy;
 use integration::sha256_hex;
 use integration::{ClusterSpec, EchoUpstream, EnvoyConfig, EnvoyProcess, PluginSpec, paths};
 
@@ -100,10 +103,21 @@ fn run() -> anyhow::Result<()> {
     let mut match_map = String::from(
         "              matcher:\n                matcher_tree:\n                  input:\n                    name: request-headers\n                    typed_config:\n                      \"@type\": type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput\n                      header_name: \":path\"\n                  prefix_match_map:\n                    map:\n",
     );
+    // Envoy's route list, as Envoy runs it and as the importer reads it.
+    let envoy_routes: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({"match": {"prefix": format!("/tenant-{i}/api")}, "route": {"cluster": "app"}}))
+        .collect();
+    for route in &envoy_routes {
+        route_list.push_str(&format!("              - {route}\n"));
+    }
+    let imported = import_envoy::import(
+        &serde_json::json!({"name": "bench", "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": envoy_routes}]})
+            .to_string(),
+        &import_envoy::Options { strict: true, route_config: None },
+    )?
+    .policy
+    .to_string();
     for i in 0..n {
-        route_list.push_str(&format!(
-            "              - match: {{ prefix: \"/tenant-{i}/api\" }}\n                route: {{ cluster: app }}\n"
-        ));
         match_map.push_str(&format!(
             "                      \"/tenant-{i}/api\":\n                        action:\n                          name: route\n                          typed_config:\n                            \"@type\": type.googleapis.com/envoy.config.route.v3.Route\n                            match: {{ prefix: \"/\" }}\n                            route: {{ cluster: app }}\n"
         ));
@@ -148,6 +162,10 @@ fn run() -> anyhow::Result<()> {
             variant(Some(route_list), None),
         ),
         ("Envoy prefix_match_map", variant(Some(match_map), None)),
+        (
+            "trieguard imported from the route list",
+            variant(None, Some(PluginSpec::trieguard(&imported))),
+        ),
     ];
     println!(
         "Envoy 1.40, 1 worker; wrk -t1 -c{} -d{}s on loopback; best of {} round(s); {n} routes; request path {path}\n",
@@ -159,7 +177,19 @@ fn run() -> anyhow::Result<()> {
         "{:<42} {harness_rps:>10.0} req/s (same request, replayed in the wasmtime harness)",
         "trieguard in the harness"
     );
-    if let ([none, noop, ours, list, map], true) = (&results[..], options.only.is_empty()) {
+    let wanted =
+        |name: &str| options.only.is_empty() || options.only.iter().any(|o| name.contains(o));
+    if let ([.., list, _, imported], true, true) = (
+        &results[..],
+        wanted("Envoy route list"),
+        wanted("trieguard imported"),
+    ) {
+        println!(
+            "\ntrieguard imported / Envoy route list it came from {:.1}x (same table, last route)",
+            imported.rps / list.rps
+        );
+    }
+    if let ([none, noop, ours, list, map, _], true) = (&results[..], options.only.is_empty()) {
         let cpu_cost = ours.cpu_us - noop.cpu_us;
         let (none, noop, ours, list, map) = (none.rps, noop.rps, ours.rps, list.rps, map.rps);
         println!();
