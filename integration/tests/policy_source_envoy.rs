@@ -471,15 +471,17 @@ fn wait_for_key(envoy: &EnvoyProcess, key: &str, expected: Result<&str, (u16, &s
 }
 
 #[test]
-fn keys_added_reassigned_and_revoked_reach_the_worker_as_a_delta() {
+fn keys_added_reassigned_and_revoked_reach_every_worker_as_a_delta() {
     let a = EchoUpstream::start("cluster-a").unwrap();
     let mut files = PolicyFiles::new("policy.json").unwrap();
     files
         .publish(keyed_policy(&[("alice", "alice-key"), ("bob", "bob-key")]).as_bytes())
         .unwrap();
     let source = StaticServer::start(files.root()).unwrap();
-    let envoy =
-        EnvoyProcess::start(&envoy_config(&[&a], source.addr(), &files.url_path())).unwrap();
+    // Two workers: every filter VM (both workers and the main thread's) must apply the delta.
+    let mut config = envoy_config(&[&a], source.addr(), &files.url_path());
+    config.workers = 2;
+    let envoy = EnvoyProcess::start(&config).unwrap();
     wait_for_key(&envoy, "bob-key", Ok("bob"));
     assert_eq!(with_key(&envoy, "alice-key").as_deref(), Ok("alice"));
     // Every filter VM compiled the first publication once.
@@ -501,7 +503,7 @@ fn keys_added_reassigned_and_revoked_reach_the_worker_as_a_delta() {
         applied,
         "a key delta recompiles nothing"
     );
-    assert!(wasm_stat(&envoy, &format!("{POLICY}.key_delta_applied")) >= 1);
+    wait_for_wasm_stat(&envoy, &format!("{POLICY}.key_delta_applied"), 3);
     wait_for_gauge(&envoy, &format!("{POLICY}.digest"), revised.gauge_value());
 
     // A route change is a full publication again, carrying the keys as they are now.
