@@ -318,3 +318,42 @@ fn config_dump_with_several_route_configs_needs_a_choice() {
         Err(ImportError::NoRouteConfiguration)
     ));
 }
+
+#[test]
+fn uri_templates_of_whole_segment_variables_become_templates_and_the_rest_are_findings() {
+    let template = |t: &str| {
+        format!(
+            r#"{{"name": "t", "match": {{"path_match_policy": {{
+                "name": "envoy.path.match.uri_template.uri_template_matcher",
+                "typed_config": {{
+                    "@type": "type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig",
+                    "path_template": "{t}"}}}}}}, "route": {{"cluster": "a"}}}}"#
+        )
+    };
+    let i = import_ok(&route_config(&format!(
+        "{}, {}",
+        template("/users/{id}/orders/*"),
+        template("/files/{name=*}")
+    )));
+    let r = routes(&i);
+    assert_eq!(
+        r[0]["match"],
+        json!({"template": "/users/{id}/orders/{_1}"})
+    );
+    assert_eq!(r[1]["match"], json!({"template": "/files/{name}"}));
+    assert!(i.skipped.is_empty(), "{:?}", i.skipped);
+
+    for refused in ["/static/**", "/v/{rest=**}", "/a/{id}.json", "/a/{x=b/*}"] {
+        let i = import_ok(&route_config(&format!(
+            "{}, {}",
+            template("/ok/{id}"),
+            template(refused)
+        )));
+        assert_eq!(routes(&i).len(), 1, "{refused} was translated");
+        assert_eq!(
+            skipped_paths(&i),
+            vec!["virtual_hosts[0].routes[1].match.path_match_policy.typed_config.path_template"],
+            "{refused}"
+        );
+    }
+}

@@ -276,6 +276,7 @@ fn translate_match(
         "prefix",
         "path",
         "path_separated_prefix",
+        "path_match_policy",
         "case_sensitive",
         "headers",
     ];
@@ -283,6 +284,22 @@ fn translate_match(
     let case_insensitive = m.get("case_sensitive") == Some(&Value::Bool(false));
     let mut out = Map::new();
     let mut kinds = 0;
+    if let Some(policy) = m.get("path_match_policy") {
+        kinds += 1;
+        let at = format!("{path}.path_match_policy");
+        match uri_template(policy, &at) {
+            Ok(template) if case_insensitive && has_ascii_letters(&template) => {
+                problems.push(finding(
+                    &format!("{path}.case_sensitive"),
+                    format!("case-insensitive match of {template:?}: trieguard matches paths case-sensitively"),
+                ));
+            }
+            Ok(template) => {
+                out.insert("template".into(), Value::String(template));
+            }
+            Err(found) => problems.push(found),
+        }
+    }
     for (envoy, ours) in [
         ("prefix", "prefix"),
         ("path", "exact"),
@@ -328,7 +345,7 @@ fn translate_match(
     if kinds != 1 && !problems.iter().any(|p| p.path.starts_with(path)) {
         problems.push(finding(
             path,
-            "needs exactly one of prefix, path, path_separated_prefix",
+            "needs exactly one of prefix, path, path_separated_prefix, path_match_policy",
         ));
     }
     let mut methods: Option<String> = None;
@@ -363,13 +380,117 @@ fn translate_match(
         Value::Object(
             out.iter()
                 .filter(|(k, _)| *k != "methods" && *k != "headers")
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| match (k.as_str(), v.as_str()) {
+                    // Variable names do not change what a template matches.
+                    ("template", Some(t)) => (k.clone(), Value::String(template_shape(t))),
+                    _ => (k.clone(), v.clone()),
+                })
                 .collect()
         ),
         methods,
         sorted.join(",")
     );
     Some((Value::Object(out), key))
+}
+
+/// The Envoy URI template matcher whose template trieguard can run as its own `template`:
+/// whole-segment variables (`{name}`, `{name=*}`, `*`) between literal segments. `**`,
+/// multi-segment variables and segments mixing literals with variables match differently and
+/// are reported.
+fn uri_template(policy: &Value, path: &str) -> Result<String, Finding> {
+    const MATCHER: &str = "envoy.path.match.uri_template.uri_template_matcher";
+    const CONFIG: &str =
+        "type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig";
+    let config = policy.get("typed_config");
+    let name = policy.get("name").and_then(Value::as_str);
+    let kind = config.and_then(|c| c.get("@type")).and_then(Value::as_str);
+    if name.is_some_and(|n| n != MATCHER) || kind != Some(CONFIG) {
+        return Err(finding(
+            path,
+            "only the uri_template matcher (UriTemplateMatchConfig) can be translated",
+        ));
+    }
+    let Some(template) = config
+        .and_then(|c| c.get("path_template"))
+        .and_then(Value::as_str)
+    else {
+        return Err(finding(
+            &format!("{path}.typed_config.path_template"),
+            "must be a string",
+        ));
+    };
+    let at = format!("{path}.typed_config.path_template");
+    let Some(rest) = template.strip_prefix('/') else {
+        return Err(finding(
+            &at,
+            format!("{template:?} does not start with `/`"),
+        ));
+    };
+    let mut out = String::new();
+    let mut anonymous = 0;
+    for segment in rest.split('/') {
+        out.push('/');
+        let variable = match segment {
+            "*" => {
+                anonymous += 1;
+                Some(format!("_{anonymous}"))
+            }
+            s if s.starts_with('{') && s.ends_with('}') => {
+                let inner = s.trim_start_matches('{').trim_end_matches('}');
+                let name = inner.strip_suffix("=*").unwrap_or(inner);
+                let valid = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !valid {
+                    return Err(finding(
+                        &at,
+                        format!(
+                            "{template:?}: `{s}` matches more than one segment (or is not a plain variable); trieguard templates bind whole single segments"
+                        ),
+                    ));
+                }
+                Some(name.to_owned())
+            }
+            s if s.is_empty() || s.contains(['{', '}', '*']) => {
+                return Err(finding(
+                    &at,
+                    format!(
+                        "{template:?}: segment `{s}` (`**`, literals mixed with variables, empty segments) has no trieguard equivalent"
+                    ),
+                ));
+            }
+            literal => {
+                out.push_str(literal);
+                None
+            }
+        };
+        if let Some(variable) = variable {
+            out.push('{');
+            out.push_str(&variable);
+            out.push('}');
+        }
+    }
+    if !is_normal_path(&out.replace(['{', '}'], "")) {
+        return Err(finding(
+            &at,
+            format!("{template:?} changes under trieguard's path normalisation"),
+        ));
+    }
+    Ok(out)
+}
+
+/// A trieguard template with its variable names left out: `/a/{x}/{y}` → `/a/{}/{}`.
+fn template_shape(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A header matcher: a method restriction or a trieguard header predicate.
