@@ -117,6 +117,10 @@ impl PathMatch {
 enum HeaderMatch {
     Exact(String, String),
     Prefix(String, String),
+    Suffix(String, String),
+    /// `invert_match` on a value matcher: holds unless the value matches (absent included).
+    NotExact(String, String),
+    NotPrefix(String, String),
     Present(String),
     Absent(String),
 }
@@ -228,10 +232,13 @@ fn random_route(rng: &mut Rng, name: String) -> Route {
         for _ in 0..1 + rng.below(2) {
             let name = (*rng.pick(HEADER_NAMES)).to_owned();
             let value = (*rng.pick(HEADER_VALUES)).to_owned();
-            headers.push(match rng.below(4) {
+            headers.push(match rng.below(7) {
                 0 => HeaderMatch::Exact(name, value),
                 1 => HeaderMatch::Prefix(name, value),
-                2 => HeaderMatch::Present(name),
+                2 => HeaderMatch::Suffix(name, value),
+                3 => HeaderMatch::NotExact(name, value),
+                4 => HeaderMatch::NotPrefix(name, value),
+                5 => HeaderMatch::Present(name),
                 _ => HeaderMatch::Absent(name),
             });
         }
@@ -407,6 +414,13 @@ fn header_json(h: &HeaderMatch) -> Value {
     match h {
         HeaderMatch::Exact(n, v) => json!({"name": n, "string_match": {"exact": v}}),
         HeaderMatch::Prefix(n, v) => json!({"name": n, "string_match": {"prefix": v}}),
+        HeaderMatch::Suffix(n, v) => json!({"name": n, "string_match": {"suffix": v}}),
+        HeaderMatch::NotExact(n, v) => {
+            json!({"name": n, "string_match": {"exact": v}, "invert_match": true})
+        }
+        HeaderMatch::NotPrefix(n, v) => {
+            json!({"name": n, "string_match": {"prefix": v}, "invert_match": true})
+        }
         HeaderMatch::Present(n) => json!({"name": n, "present_match": true}),
         HeaderMatch::Absent(n) => json!({"name": n, "present_match": true, "invert_match": true}),
     }

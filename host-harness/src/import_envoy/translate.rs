@@ -507,6 +507,7 @@ fn translate_header(header: &Value, path: &str) -> Result<HeaderOut, Finding> {
         "name",
         "exact_match",
         "prefix_match",
+        "suffix_match",
         "present_match",
         "string_match",
         "invert_match",
@@ -538,6 +539,7 @@ fn translate_header(header: &Value, path: &str) -> Result<HeaderOut, Finding> {
     enum Kind {
         Exact(String),
         Prefix(String),
+        Suffix(String),
         Present(bool),
     }
     let text = |field: &str| -> Result<String, Finding> {
@@ -550,6 +552,8 @@ fn translate_header(header: &Value, path: &str) -> Result<HeaderOut, Finding> {
         Kind::Exact(text("exact_match")?)
     } else if h.contains_key("prefix_match") {
         Kind::Prefix(text("prefix_match")?)
+    } else if h.contains_key("suffix_match") {
+        Kind::Suffix(text("suffix_match")?)
     } else if let Some(present) = h.get("present_match") {
         Kind::Present(present.as_bool().unwrap_or(true))
     } else if let Some(sm) = h.get("string_match") {
@@ -560,7 +564,7 @@ fn translate_header(header: &Value, path: &str) -> Result<HeaderOut, Finding> {
         if let Some(first) = unknown_fields(
             sm,
             &at,
-            &["exact", "prefix", "ignore_case"],
+            &["exact", "prefix", "suffix", "ignore_case"],
             "StringMatcher",
         )
         .into_iter()
@@ -569,13 +573,14 @@ fn translate_header(header: &Value, path: &str) -> Result<HeaderOut, Finding> {
             return Err(first);
         }
         let value = |field: &str| sm.get(field).and_then(Value::as_str).map(str::to_owned);
-        let kind = match (value("exact"), value("prefix")) {
-            (Some(v), None) => Kind::Exact(v),
-            (None, Some(v)) => Kind::Prefix(v),
-            _ => return Err(finding(&at, "needs exactly one of exact, prefix")),
+        let kind = match (value("exact"), value("prefix"), value("suffix")) {
+            (Some(v), None, None) => Kind::Exact(v),
+            (None, Some(v), None) => Kind::Prefix(v),
+            (None, None, Some(v)) => Kind::Suffix(v),
+            _ => return Err(finding(&at, "needs exactly one of exact, prefix, suffix")),
         };
-        let (Kind::Exact(v) | Kind::Prefix(v)) = &kind else {
-            return Err(finding(&at, "needs exactly one of exact, prefix"));
+        let (Kind::Exact(v) | Kind::Prefix(v) | Kind::Suffix(v)) = &kind else {
+            return Err(finding(&at, "needs exactly one of exact, prefix, suffix"));
         };
         if sm.get("ignore_case") == Some(&Value::Bool(true)) && has_ascii_letters(v) {
             return Err(finding(
@@ -597,20 +602,19 @@ fn translate_header(header: &Value, path: &str) -> Result<HeaderOut, Finding> {
             )),
         };
     }
-    let predicate = match (kind, invert) {
-        (Kind::Exact(v), false) => json!({"name": name, "exact": v}),
-        (Kind::Prefix(v), false) => json!({"name": name, "prefix": v}),
-        (Kind::Present(present), invert) if present != invert => {
-            json!({"name": name, "present": true})
+    let mut predicate = match kind {
+        Kind::Exact(v) => json!({"name": name, "exact": v}),
+        Kind::Prefix(v) => json!({"name": name, "prefix": v}),
+        Kind::Suffix(v) => json!({"name": name, "suffix": v}),
+        Kind::Present(present) if present != invert => {
+            return Ok(HeaderOut::Predicate(json!({"name": name, "present": true})));
         }
-        (Kind::Present(_), _) => json!({"name": name, "absent": true}),
-        (_, true) => {
-            return Err(finding(
-                &format!("{path}.invert_match"),
-                "inverted value matchers are not expressible (only inverted presence)",
-            ));
-        }
+        Kind::Present(_) => return Ok(HeaderOut::Predicate(json!({"name": name, "absent": true}))),
     };
+    if invert && let Some(object) = predicate.as_object_mut() {
+        // Envoy's inverted value matcher needs the header present, as trieguard's does.
+        object.insert("invert".into(), Value::Bool(true));
+    }
     Ok(HeaderOut::Predicate(predicate))
 }
 

@@ -215,6 +215,14 @@ pub struct HeaderPredicateConfig {
     /// The first value starts with this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+    /// The first value ends with this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    /// `true`, with `exact`, `prefix` or `suffix`: the predicate holds when the header is
+    /// present and its value fails the test; an absent header never matches (Envoy's
+    /// `invert_match`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invert: Option<bool>,
     /// `true`: the header is present (any value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present: Option<bool>,

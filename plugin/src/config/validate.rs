@@ -306,6 +306,7 @@ fn validate_predicate(issues: &mut Issues, at: &str, predicate: &HeaderPredicate
     let count = [
         predicate.exact.is_some(),
         predicate.prefix.is_some(),
+        predicate.suffix.is_some(),
         predicate.present.is_some(),
         predicate.absent.is_some(),
     ]
@@ -315,8 +316,23 @@ fn validate_predicate(issues: &mut Issues, at: &str, predicate: &HeaderPredicate
     if count != 1 {
         issues.add(
             at,
-            format!("exactly one of exact, prefix, present, absent is required ({count} given)"),
+            format!(
+                "exactly one of exact, prefix, suffix, present, absent is required ({count} given)"
+            ),
         );
+    }
+    let value_test =
+        predicate.exact.is_some() || predicate.prefix.is_some() || predicate.suffix.is_some();
+    match predicate.invert {
+        Some(false) => issues.add(
+            format!("{at}.invert"),
+            "only `true` is meaningful; leave it out",
+        ),
+        Some(true) if !value_test => issues.add(
+            format!("{at}.invert"),
+            "inverts exact, prefix or suffix; for presence use present or absent",
+        ),
+        _ => {}
     }
     for (field, value) in [("present", predicate.present), ("absent", predicate.absent)] {
         if value == Some(false) {

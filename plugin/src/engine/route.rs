@@ -43,18 +43,36 @@ struct RouteExtras {
 enum HeaderPredicate {
     Exact(String, String),
     Prefix(String, String),
+    Suffix(String, String),
     Present(String),
     Absent(String),
+    /// The header is present and its value fails the test (an absent header never matches,
+    /// as with Envoy's `invert_match`).
+    Not(Box<HeaderPredicate>),
 }
 
 impl HeaderPredicate {
     fn compile(config: &HeaderPredicateConfig) -> Option<Self> {
         let name = config.name.to_ascii_lowercase();
-        match (&config.exact, &config.prefix, config.present, config.absent) {
-            (Some(value), None, None, None) => Some(Self::Exact(name, value.clone())),
-            (None, Some(value), None, None) => Some(Self::Prefix(name, value.clone())),
-            (None, None, Some(true), None) => Some(Self::Present(name)),
-            (None, None, None, Some(true)) => Some(Self::Absent(name)),
+        let test = match (
+            &config.exact,
+            &config.prefix,
+            &config.suffix,
+            config.present,
+            config.absent,
+        ) {
+            (Some(value), None, None, None, None) => Self::Exact(name, value.clone()),
+            (None, Some(value), None, None, None) => Self::Prefix(name, value.clone()),
+            (None, None, Some(value), None, None) => Self::Suffix(name, value.clone()),
+            (None, None, None, Some(true), None) => Self::Present(name),
+            (None, None, None, None, Some(true)) => Self::Absent(name),
+            _ => return None,
+        };
+        match (config.invert, &test) {
+            (None, _) => Some(test),
+            (Some(true), Self::Exact(..) | Self::Prefix(..) | Self::Suffix(..)) => {
+                Some(Self::Not(Box::new(test)))
+            }
             _ => None,
         }
     }
@@ -65,8 +83,24 @@ impl HeaderPredicate {
             Self::Prefix(name, value) => request
                 .header(name)
                 .is_some_and(|v| v.starts_with(value.as_str())),
+            Self::Suffix(name, value) => request
+                .header(name)
+                .is_some_and(|v| v.ends_with(value.as_str())),
             Self::Present(name) => request.header(name).is_some(),
             Self::Absent(name) => request.header(name).is_none(),
+            Self::Not(test) => request.header(test.name()).is_some() && !test.holds(request),
+        }
+    }
+
+    /// The header the predicate reads.
+    fn name(&self) -> &str {
+        match self {
+            Self::Exact(name, _)
+            | Self::Prefix(name, _)
+            | Self::Suffix(name, _)
+            | Self::Present(name)
+            | Self::Absent(name) => name,
+            Self::Not(test) => test.name(),
         }
     }
 
@@ -74,8 +108,14 @@ impl HeaderPredicate {
         match self {
             Self::Exact(name, value) => format!("header {name} == {value:?}"),
             Self::Prefix(name, value) => format!("header {name} starts with {value:?}"),
+            Self::Suffix(name, value) => format!("header {name} ends with {value:?}"),
             Self::Present(name) => format!("header {name} present"),
             Self::Absent(name) => format!("header {name} absent"),
+            Self::Not(test) => format!(
+                "header {} present and not: {}",
+                test.name(),
+                test.describe()
+            ),
         }
     }
 }

@@ -520,3 +520,39 @@ fn routes_of_many_host_entries_keep_their_host_and_auth() {
         }
     }
 }
+
+#[test]
+fn suffix_and_inverted_value_predicates_follow_envoy() {
+    let engine = Engine::from_json(
+        br#"{"hosts":[{"domains":["*"],"routes":[
+        {"id":"suffix","match":{"prefix":"/s","headers":[{"name":"x-t","suffix":"-2"}]},"upstream":{"cluster":"a"}},
+        {"id":"not-beta","match":{"prefix":"/n","headers":[{"name":"x-t","exact":"beta","invert":true}]},"upstream":{"cluster":"a"}}]}]}"#,
+    )
+    .unwrap();
+    let route = |path: &str, headers: &[(&str, &str)]| match engine
+        .decide(&req("GET", "h", path, headers))
+    {
+        Decision::Allow(a) => a.route.to_string(),
+        Decision::Deny(d) => d.reason.to_string(),
+    };
+    assert_eq!(route("/s", &[("x-t", "beta-2")]), "suffix");
+    assert_eq!(route("/s", &[("x-t", "beta")]), "route.no_match");
+    assert_eq!(route("/s", &[]), "route.no_match");
+    assert_eq!(route("/n", &[("x-t", "gamma")]), "not-beta");
+    assert_eq!(
+        route("/n", &[]),
+        "route.no_match",
+        "an absent header never matches"
+    );
+    assert_eq!(route("/n", &[("x-t", "beta")]), "route.no_match");
+    let refused = Engine::from_json(
+        br#"{"hosts":[{"domains":["*"],"routes":[
+        {"id":"x","match":{"prefix":"/","headers":[{"name":"x-t","present":true,"invert":true}]},"upstream":{"cluster":"a"}}]}]}"#,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        refused.to_string().contains("headers[0].invert"),
+        "{refused}"
+    );
+}
