@@ -260,6 +260,7 @@ fn generate(rng: &mut Rng) -> Table {
         vec!["*.example.com".into()],
         vec!["*.shop.example.com".into(), "shop.test".into()],
         vec!["*.a-b.test".into(), "exact.a-b.test".into()],
+        vec!["api.*".into(), "shop-*".into(), "api.eu.*".into()],
     ];
     let mut hosts: Vec<VirtualHost> = domain_sets
         .into_iter()
@@ -359,6 +360,18 @@ fn host_near(rng: &mut Rng, table: &Table) -> String {
             1 => format!("deep.er.{suffix}"),
             _ => format!("{}.{suffix}", rng.pick(&["api", "m", "shop", "x-1"])),
         },
+        None if domain.ends_with('*') && domain != "*" => {
+            let prefix = domain.trim_end_matches('*');
+            match rng.below(5) {
+                0 => prefix.to_owned(),
+                1 => format!("{prefix}example.com"),
+                2 => format!("x{prefix}1"),
+                _ => format!(
+                    "{prefix}{}",
+                    rng.pick(&["1", "test", "example.org", "eu.x"])
+                ),
+            }
+        }
         None if domain == "*" => {
             (*rng.pick(&["other.org", "example.com", "localhost", "test"])).to_owned()
         }

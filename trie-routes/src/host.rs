@@ -1,14 +1,17 @@
 //! Host patterns and the host table: which virtual host an `:authority` selects.
 //!
-//! Matching rules (Envoy's virtual-host domain rules, minus prefix wildcards):
+//! Matching rules (Envoy's virtual-host domain rules):
 //! - the port is ignored (`api.example.com:8443` is `api.example.com`; `[::1]:80` is `[::1]`);
 //! - comparison is ASCII case-insensitive;
 //! - one trailing dot is dropped from both patterns and authorities, so `example.com.` and
 //!   `example.com` are the same name (Envoy does this only with `strip_trailing_host_dot: true`;
 //!   we always do, because a fully-qualified name is the same DNS name);
-//! - an exact name beats every wildcard; among wildcards the longest suffix wins; `*` is last;
+//! - an exact name beats every wildcard; then suffix wildcards, the longest suffix first; then
+//!   prefix wildcards, the longest prefix first; `*` is last;
 //! - a wildcard `*.example.com` matches one or more whole non-empty labels in front of
-//!   `.example.com` — never `example.com` itself, never `.example.com`, never `a..example.com`.
+//!   `.example.com` — never `example.com` itself, never `.example.com`, never `a..example.com`;
+//! - a prefix wildcard `api.*` (or `api-*`) matches any name that starts with the prefix and
+//!   has at least one more character (`api.example.com`, not `api.`).
 
 use std::collections::HashMap;
 
@@ -22,13 +25,36 @@ pub enum HostPattern {
     Exact(String),
     /// `*.suffix`: the stored string is the suffix with its leading dot (`.example.com`).
     Suffix(String),
+    /// `prefix*`: the stored string is the prefix without the `*` (`api.` for `api.*`).
+    Prefix(String),
     /// `*`: any authority.
     Any,
 }
 
 impl HostPattern {
-    /// Parses and normalises a pattern: `api.example.com`, `*.example.com` or `*`.
+    /// Parses and normalises a pattern: `api.example.com`, `*.example.com`, `api.*` or `*`.
     pub fn parse(pattern: &str) -> Result<Self, HostError> {
+        if let Some(prefix) = pattern.strip_suffix('*')
+            && !prefix.is_empty()
+            && !prefix.starts_with('*')
+        {
+            if prefix.contains('*') {
+                return Err(HostError::MisplacedWildcard);
+            }
+            if prefix.len() > MAX_HOST_LEN {
+                return Err(HostError::TooLong {
+                    len: prefix.len(),
+                    limit: MAX_HOST_LEN,
+                });
+            }
+            if let Some(found) = prefix.chars().find(|c| !is_host_char(*c, prefix)) {
+                return Err(HostError::InvalidChar { found });
+            }
+            if prefix.starts_with('.') || prefix.contains("..") {
+                return Err(HostError::EmptyLabel);
+            }
+            return Ok(Self::Prefix(prefix.to_ascii_lowercase()));
+        }
         let p = pattern.strip_suffix('.').unwrap_or(pattern);
         if p.is_empty() {
             return Err(HostError::Empty);
@@ -73,6 +99,7 @@ impl core::fmt::Display for HostPattern {
         match self {
             Self::Exact(n) => f.write_str(n),
             Self::Suffix(s) => write!(f, "*{s}"),
+            Self::Prefix(p) => write!(f, "{p}*"),
             Self::Any => f.write_str("*"),
         }
     }
@@ -127,6 +154,10 @@ pub(crate) struct HostTable {
     exact: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
     /// Keyed by the suffix with its leading dot (`.example.com`).
     suffix: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
+    /// Keyed by the prefix without its `*` (`api.`).
+    prefix: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
+    /// The distinct prefix lengths, longest first: a lookup tries only these.
+    prefix_lengths: Vec<usize>,
     any: Option<HostId>,
     patterns: Vec<HostPattern>,
 }
@@ -138,6 +169,13 @@ impl HostTable {
         let slot = match &pattern {
             HostPattern::Exact(n) => self.exact.entry(n.as_bytes().into()),
             HostPattern::Suffix(s) => self.suffix.entry(s.as_bytes().into()),
+            HostPattern::Prefix(p) => {
+                if !self.prefix_lengths.contains(&p.len()) {
+                    self.prefix_lengths.push(p.len());
+                    self.prefix_lengths.sort_unstable_by(|a, b| b.cmp(a));
+                }
+                self.prefix.entry(p.as_bytes().into())
+            }
             HostPattern::Any => {
                 return Some(match self.any {
                     Some(id) => (id, false),
@@ -169,7 +207,7 @@ impl HostTable {
 
     /// The most specific host for an authority (port ignored, case-insensitive).
     pub(crate) fn lookup(&self, authority: &str) -> Option<HostId> {
-        if self.exact.is_empty() && self.suffix.is_empty() {
+        if self.exact.is_empty() && self.suffix.is_empty() && self.prefix.is_empty() {
             return self.any;
         }
         let host = host_of(authority).as_bytes();
@@ -198,6 +236,12 @@ impl HostTable {
                 }
             }
         }
+        // The wildcard stands for at least one character.
+        for &len in self.prefix_lengths.iter().filter(|&&len| len < lower.len()) {
+            if let Some(id) = lower.get(..len).and_then(|p| self.prefix.get(p)) {
+                return Some(*id);
+            }
+        }
         self.any
     }
 }
@@ -213,6 +257,38 @@ fn well_formed_labels(host: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_wildcards_come_after_suffix_wildcards_longest_first() {
+        let mut table = HostTable::default();
+        let id = |t: &mut HostTable, p: &str| t.intern(HostPattern::parse(p).unwrap()).unwrap().0;
+        let api = id(&mut table, "api.*");
+        let api_eu = id(&mut table, "api.eu.*");
+        let dash = id(&mut table, "shop-*");
+        let suffix = id(&mut table, "*.example.com");
+        let any = id(&mut table, "*");
+        assert_eq!(
+            table.lookup("api.example.com"),
+            Some(suffix),
+            "suffix first"
+        );
+        assert_eq!(table.lookup("api.example.org"), Some(api));
+        assert_eq!(
+            table.lookup("API.eu.example.org:443"),
+            Some(api_eu),
+            "longest prefix"
+        );
+        assert_eq!(table.lookup("shop-1"), Some(dash));
+        assert_eq!(
+            table.lookup("api."),
+            Some(any),
+            "the wildcard needs a character"
+        );
+        assert_eq!(table.lookup("shop-"), Some(any));
+        assert_eq!(HostPattern::parse("api.*").unwrap().to_string(), "api.*");
+        assert!(HostPattern::parse("a*b*").is_err());
+        assert!(HostPattern::parse(".a*").is_err());
+    }
 
     #[test]
     fn parse_normalises() {

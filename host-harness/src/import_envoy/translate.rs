@@ -157,15 +157,25 @@ impl Translator {
                 && !name.contains(':')
                 && name.split('.').all(|label| !label.is_empty())
         };
-        let ok = lower == "*" || lower.strip_prefix("*.").is_some_and(fits) || fits(&lower);
+        // `api.*` / `api-*`: a prefix wildcard (the rest of the name, at least one character).
+        let prefix_wildcard = lower.strip_suffix('*').is_some_and(|prefix| {
+            !prefix.is_empty()
+                && !prefix.contains(['*', ':'])
+                && !prefix.starts_with('.')
+                && !prefix.contains("..")
+        });
+        let ok = lower == "*"
+            || lower.strip_prefix("*.").is_some_and(fits)
+            || prefix_wildcard
+            || fits(&lower);
         if ok {
             Some(lower)
         } else {
             self.untranslatable.push(finding(
                 path,
                 format!(
-                    "domain {domain:?}: trieguard has exact names, `*.suffix` and `*` (no prefix \
-                     wildcards, partial-label wildcards or ports): domain skipped"
+                    "domain {domain:?}: trieguard has exact names, `*.suffix`, `prefix*` and `*` \
+                     (no partial-label suffix wildcards or ports): domain skipped"
                 ),
             ));
             None
