@@ -130,6 +130,8 @@ fn sizes() -> anyhow::Result<(usize, usize)> {
                 .with_context(|| format!("{arg} {text:?} is not a number"))
         };
         match arg.as_str() {
+            // `cargo xtask bench vm -- --routes N` passes the separator through.
+            "--" => {}
             "--routes" => routes = value(&mut args)?,
             "--keys" => keys = value(&mut args)?,
             other => anyhow::bail!("unknown argument {other:?} (expected --routes N, --keys N)"),
