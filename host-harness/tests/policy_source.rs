@@ -226,6 +226,8 @@ const SOURCE: &[u8] = br#"{"policy_source":{"name":"main","check_interval_ms":10
 struct Envoy {
     clock: VirtualClock,
     process: Process,
+    /// Starts more VMs of this Envoy (a late worker, a reloaded service).
+    host: Host,
     service: Vm,
     workers: [Vm; 2],
 }
@@ -259,6 +261,7 @@ impl Envoy {
         Self {
             clock,
             process,
+            host,
             service,
             workers,
         }
@@ -487,20 +490,7 @@ fn a_worker_started_after_the_publication_serves_it_from_its_first_request() {
     let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files);
     let mut envoy = Envoy::start(server.addr);
     envoy.run(300);
-    let host = trieguard().with_options(HostOptions {
-        plugin: PluginInfo {
-            vm_id: "trieguard".into(),
-            clock: Clock::Virtual(envoy.clock.clone()),
-            ..PluginInfo::default()
-        },
-        routing: Routing {
-            cluster_header: Some("x-trieguard-cluster".into()),
-            clusters: None,
-        },
-        process: envoy.process.clone(),
-        ..HostOptions::default()
-    });
-    let mut late = host.start(SOURCE).unwrap();
+    let mut late = envoy.host.start(SOURCE).unwrap();
     let o = late.handle(&HttpRequest {
         authority: "api.example.com".into(),
         path: "/orders/9".into(),
@@ -665,16 +655,7 @@ fn key_changes_reach_every_worker_as_deltas_and_a_late_worker_applies_them_all()
     }
 
     // A worker started now compiles the base publication and applies both deltas.
-    let host = trieguard().with_options(HostOptions {
-        plugin: PluginInfo {
-            vm_id: "trieguard".into(),
-            clock: Clock::Virtual(envoy.clock.clone()),
-            ..PluginInfo::default()
-        },
-        process: envoy.process.clone(),
-        ..HostOptions::default()
-    });
-    let mut late = host.start(SOURCE).unwrap();
+    let mut late = envoy.host.start(SOURCE).unwrap();
     assert_eq!(consumer_of(&mut late, "kb"), "401 auth.api_key.unknown");
     assert_eq!(consumer_of(&mut late, "ka"), "alice-2");
     assert_eq!(consumer_of(&mut late, "kc"), "carol");
@@ -707,19 +688,7 @@ fn a_restarted_service_does_not_publish_the_serving_policy_again() {
         .collect();
 
     // The service VM is replaced (Envoy reloads a failed VM); the workers keep running.
-    let host = trieguard().with_options(HostOptions {
-        plugin: PluginInfo {
-            vm_id: "trieguard".into(),
-            clock: Clock::Virtual(envoy.clock.clone()),
-            ..PluginInfo::default()
-        },
-        process: envoy.process.clone(),
-        http_clusters: HttpClusters::new()
-            .with("policy_server", server.addr)
-            .unwrap(),
-        ..HostOptions::default()
-    });
-    envoy.service = host.start(FETCH).unwrap();
+    envoy.service = envoy.host.start(FETCH).unwrap();
     envoy.run(400);
     assert_eq!(envoy.service_counter("published"), 0);
     assert!(envoy.service_counter("unchanged") >= 1);

@@ -75,9 +75,9 @@ fn wait_for_wasm_stat(envoy: &EnvoyProcess, name: &str, at_least: u64) {
         .unwrap_or_else(|e| panic!("{e}\n{}", integration::envoy::log_excerpt(&envoy.log())));
 }
 
-/// The upstream `/orders/1` reaches, or the refusal's status and reason.
-fn orders(envoy: &EnvoyProcess) -> Result<String, (u16, String)> {
-    let reply = get(&format!("{}/orders/1", envoy.url()), &[]).unwrap();
+/// The upstream `GET <url>/orders/1` reaches, or the refusal's status and reason.
+fn orders_at(url: &str) -> Result<String, (u16, String)> {
+    let reply = get(&format!("{url}/orders/1"), &[]).unwrap();
     if reply.status == 200 {
         Ok(reply.echoed().unwrap().upstream)
     } else {
@@ -86,6 +86,10 @@ fn orders(envoy: &EnvoyProcess) -> Result<String, (u16, String)> {
             reply.header("x-trieguard-reason").unwrap_or("").to_owned(),
         ))
     }
+}
+
+fn orders(envoy: &EnvoyProcess) -> Result<String, (u16, String)> {
+    orders_at(&envoy.url())
 }
 
 fn wait_for_upstream(envoy: &EnvoyProcess, upstream: &str) {
@@ -112,15 +116,7 @@ fn steady_client(
     std::thread::spawn(move || {
         let mut outcomes = Vec::new();
         while !stop.load(Ordering::Relaxed) {
-            let reply = get(&format!("{url}/orders/1"), &[]).unwrap();
-            outcomes.push(if reply.status == 200 {
-                Ok(reply.echoed().unwrap().upstream)
-            } else {
-                Err((
-                    reply.status,
-                    reply.header("x-trieguard-reason").unwrap_or("").to_owned(),
-                ))
-            });
+            outcomes.push(orders_at(&url));
         }
         outcomes
     })

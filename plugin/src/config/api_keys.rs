@@ -89,6 +89,11 @@ impl ApiKeyTable {
         }
     }
 
+    /// Number of keys in the table (declared keys that were well-formed and not duplicates).
+    pub(crate) fn key_count(&self) -> usize {
+        self.digests.len()
+    }
+
     /// Every key: its SHA-256 digest and its consumer.
     pub fn entries(&self) -> impl Iterator<Item = (&[u8; 32], &str)> {
         self.digests.iter().filter_map(|(digest, entry)| {
@@ -145,17 +150,10 @@ impl ApiKeyTable {
         if entry.consumer.is_empty() {
             self.problems.push((k, KeyProblem::EmptyConsumer));
         }
-        let mut digest = [0u8; 32];
-        let well_formed = entry.sha256.len() == 64
-            && entry
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            && hex::decode_to_slice(entry.sha256.as_bytes(), &mut digest).is_ok();
-        if !well_formed {
+        let Some(digest) = parse_sha256_hex(&entry.sha256) else {
             self.problems.push((k, KeyProblem::MalformedDigest));
             return;
-        }
+        };
         let consumer = consumer_index.intern(&mut self.consumers, entry.consumer);
         let declared = u32::try_from(k).unwrap_or(u32::MAX);
         pending.push((digest, KeyEntry { consumer, declared }));
@@ -185,6 +183,16 @@ impl ApiKeyTable {
 /// Where a delta's or a key set's consumer names went in [`ApiKeyTable::consumers`], so each
 /// is stored once per delta or key set.
 pub(crate) type ConsumerSlots = HashMap<String, u32, foldhash::fast::RandomState>;
+
+/// A key digest as policies, key deltas and key sets write it: 64 lower-case hex digits.
+pub(crate) fn parse_sha256_hex(text: &str) -> Option<[u8; 32]> {
+    let lower = text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut digest = [0u8; 32];
+    (lower && hex::decode_to_slice(text, &mut digest).is_ok()).then_some(digest)
+}
 
 /// Finds a consumer name already in the table by its hash, so that a name is stored once
 /// and the index holds no second copy. Two names with one 64-bit hash (unlikely) are both

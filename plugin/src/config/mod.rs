@@ -30,7 +30,7 @@ mod route_list;
 mod validate;
 
 pub use api_keys::ApiKeyTable;
-pub(crate) use api_keys::ConsumerSlots;
+pub(crate) use api_keys::{ConsumerSlots, parse_sha256_hex};
 pub use route_list::RouteList;
 
 use std::borrow::Cow;

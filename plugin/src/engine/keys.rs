@@ -4,7 +4,7 @@
 use super::Engine;
 use super::auth::Provider;
 use crate::config::ApiKeyTable;
-use crate::config::ConsumerSlots;
+use crate::config::{ConsumerSlots, parse_sha256_hex};
 use crate::source::key_delta::{KeyDelta, KeyDeltaError};
 
 impl Engine {
@@ -56,13 +56,13 @@ impl Engine {
                     return Err(malformed(consumer));
                 }
                 set.push((
-                    parse_digest(hex_digest).ok_or_else(|| malformed(hex_digest))?,
+                    parse_sha256_hex(hex_digest).ok_or_else(|| malformed(hex_digest))?,
                     consumer,
                 ));
             }
             let mut revoke = Vec::with_capacity(change.revoke.len());
             for hex_digest in &change.revoke {
-                revoke.push(parse_digest(hex_digest).ok_or_else(|| malformed(hex_digest))?);
+                revoke.push(parse_sha256_hex(hex_digest).ok_or_else(|| malformed(hex_digest))?);
             }
             checked.push((index, set, revoke));
         }
@@ -81,14 +81,4 @@ impl Engine {
         }
         Ok(delta.changes())
     }
-}
-
-/// 64 lower-case hex digits → the digest.
-fn parse_digest(text: &str) -> Option<[u8; 32]> {
-    let lower = text.len() == 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let mut digest = [0u8; 32];
-    (lower && hex::decode_to_slice(text, &mut digest).is_ok()).then_some(digest)
 }

@@ -34,20 +34,16 @@ pub(crate) struct PolicyService {
     fetcher: Fetcher,
     /// The call in flight, if any.
     in_flight: Option<u32>,
-    /// Generation of the last publication (continues from what shared data holds).
-    generation: u64,
-    /// What this service published last: the base of the next key delta.
+    /// The manifest shared data holds, written by this instance or an earlier one (a VM
+    /// reload): the next generation follows it, and its pieces are emptied when replaced.
+    last_manifest: Option<Manifest>,
+    /// What this instance published (the serving policy): the base of the next key delta.
     published: Option<Published>,
-    /// Key deltas and key-set pieces an earlier instance published for `generation` (emptied
-    /// with it).
-    inherited_deltas: usize,
-    inherited_key_pieces: usize,
     metrics: NamedMetrics,
 }
 
-/// The last publication, as the workers serve it.
+/// The serving policy as this instance published it.
 struct Published {
-    manifest: Manifest,
     /// The policy's shape (`key_delta::policy_shape`); `None` if it could not be read.
     shape: Option<PolicyDigest>,
     /// The serving policy compiled: key deltas are computed against its key tables.
@@ -63,29 +59,19 @@ impl PolicyService {
     pub(crate) fn new(config: FetchPolicyConfig) -> Self {
         // A service restarted in a running Envoy (a VM reload) continues from what shared data
         // holds: the next generation number, and no second publication of the serving policy.
-        let previous = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
+        let last_manifest = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
             .ok()
             .and_then(|(bytes, _)| bytes)
             .and_then(|bytes| Manifest::decode(&bytes).ok());
-        let generation = previous.as_ref().map_or(0, |manifest| manifest.generation);
-        let inherited_deltas = previous
-            .as_ref()
-            .map_or(0, |manifest| manifest.deltas.len());
-        let inherited_key_pieces = previous
-            .as_ref()
-            .and_then(|manifest| manifest.keys.as_ref())
-            .map_or(0, |keys| keys.pieces);
         let mut fetcher = Fetcher::new(config);
-        if let Some(digest) = previous.as_ref().and_then(Manifest::serving_digest) {
+        if let Some(digest) = last_manifest.as_ref().and_then(Manifest::serving_digest) {
             fetcher.assume_published(digest);
         }
         Self {
             fetcher,
             in_flight: None,
-            generation,
+            last_manifest,
             published: None,
-            inherited_deltas,
-            inherited_key_pieces,
             metrics: NamedMetrics::default(),
         }
     }
@@ -162,18 +148,23 @@ impl PolicyService {
                 return false;
             }
         };
-        let shape = key_delta::policy_shape(policy).ok();
+        // The skeleton (key lists emptied) gives both the shape a key delta is judged by and
+        // what a full publication hands over in place of the policy.
+        let skeleton = key_delta::policy_skeleton(policy).ok();
+        let shape = skeleton.as_deref().map(PolicyDigest::of);
         let Some(engine) = self.publish_key_delta(&name, engine, shape, digest) else {
             return true;
         };
         let routes = engine.route_count();
-        let generation = self.generation.saturating_add(1);
+        let generation = self
+            .last_manifest
+            .as_ref()
+            .map_or(0, |manifest| manifest.generation)
+            .saturating_add(1);
         // With API keys, workers get the skeleton (compiled in one call) and the key set
         // (loaded a slice per tick while the current policy serves); otherwise the policy.
         let split = if engine.api_key_tables().next().is_some() {
-            key_delta::policy_skeleton(policy)
-                .ok()
-                .zip(key_sets::encode(&engine))
+            skeleton.zip(key_sets::encode(&engine))
         } else {
             None
         };
@@ -209,41 +200,10 @@ impl PolicyService {
         }
         // The previous publication's pieces are emptied: a worker still reading them sees a
         // missing piece and reads the new manifest on its next tick.
-        if self.generation > 0 {
-            let previous = self.generation;
-            for index in 0..=crate::config::MAX_CONFIG_BYTES / handoff::SHARED_PIECE_BYTES {
-                let key = handoff::piece_key(&name, previous, index);
-                match hostcalls::get_shared_data(&key) {
-                    Ok((Some(_), _)) => {
-                        let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
-                    }
-                    _ => break,
-                }
-            }
-            let (previous_deltas, previous_key_pieces) = self.published.as_ref().map_or(
-                (self.inherited_deltas, self.inherited_key_pieces),
-                |p| {
-                    (
-                        p.manifest.deltas.len(),
-                        p.manifest.keys.as_ref().map_or(0, |k| k.pieces),
-                    )
-                },
-            );
-            for index in 0..previous_key_pieces {
-                let key = handoff::keys_piece_key(&name, previous, index);
-                let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
-            }
-            for index in 0..previous_deltas {
-                let key = handoff::delta_key(&name, previous, index);
-                let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
-            }
+        if let Some(previous) = self.last_manifest.replace(manifest) {
+            empty_publication(&name, &previous);
         }
-        self.generation = generation;
-        self.published = Some(Published {
-            manifest,
-            shape,
-            engine,
-        });
+        self.published = Some(Published { shape, engine });
         log::info!(
             "trieguard: source '{name}': published policy {digest} (generation {generation}, {} bytes, {routes} routes)",
             policy.len()
@@ -265,13 +225,11 @@ impl PolicyService {
         shape: Option<PolicyDigest>,
         digest: PolicyDigest,
     ) -> Option<Engine> {
-        let Some(published) = self.published.as_mut() else {
+        let (Some(published), Some(last)) = (self.published.as_mut(), self.last_manifest.as_mut())
+        else {
             return Some(engine);
         };
-        if shape.is_none()
-            || shape != published.shape
-            || published.manifest.deltas.len() >= MAX_DELTAS
-        {
+        if shape.is_none() || shape != published.shape || last.deltas.len() >= MAX_DELTAS {
             return Some(engine);
         }
         let Some(delta) = KeyDelta::between(&published.engine, &engine) else {
@@ -282,10 +240,10 @@ impl PolicyService {
         if changes > key_delta::MAX_DELTA_CHANGES || encoded.len() > handoff::SHARED_PIECE_BYTES {
             return Some(engine);
         }
-        let generation = published.manifest.generation;
-        let index = published.manifest.deltas.len();
+        let generation = last.generation;
+        let index = last.deltas.len();
         let key = handoff::delta_key(name, generation, index);
-        let mut manifest = published.manifest.clone();
+        let mut manifest = last.clone();
         manifest.deltas.push(DeltaRef::new(&encoded, digest));
         let manifest_key = handoff::manifest_key(name);
         let written = hostcalls::set_shared_data(&key, Some(&encoded), None).and_then(|()| {
@@ -297,7 +255,7 @@ impl PolicyService {
             // Published whole instead, which rewrites every key the workers read.
             return Some(engine);
         }
-        published.manifest = manifest;
+        *last = manifest;
         published.engine = engine;
         log::info!(
             "trieguard: source '{name}': published policy {digest} as a key delta ({changes} key(s) set or revoked, delta {} on generation {generation}; routes not recompiled)",
@@ -342,6 +300,19 @@ impl PolicyService {
     fn count(&mut self, outcome: &str) {
         let name = format!("trieguard.source.{}.{outcome}", self.fetcher.config().name);
         self.metrics.count(&name);
+    }
+}
+
+/// Empties every shared-data entry of publication `manifest`: its pieces, its key set's
+/// pieces and its key deltas (the manifest says how many there are).
+fn empty_publication(name: &str, manifest: &Manifest) {
+    let generation = manifest.generation;
+    let pieces = (0..manifest.pieces).map(|i| handoff::piece_key(name, generation, i));
+    let key_pieces = (0..manifest.keys.as_ref().map_or(0, |keys| keys.pieces))
+        .map(|i| handoff::keys_piece_key(name, generation, i));
+    let deltas = (0..manifest.deltas.len()).map(|i| handoff::delta_key(name, generation, i));
+    for key in pieces.chain(key_pieces).chain(deltas) {
+        let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
     }
 }
 

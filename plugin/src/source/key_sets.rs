@@ -16,7 +16,7 @@
 //! this way; such a policy is published whole, as before.
 
 use super::digest::PolicyDigest;
-use crate::config::ConsumerSlots;
+use crate::config::{ConsumerSlots, parse_sha256_hex};
 use crate::engine::Engine;
 
 /// Why loaded keys cannot be used.
@@ -51,7 +51,7 @@ pub fn encode(engine: &Engine) -> Option<Vec<u8>> {
         if !writable(name) {
             return None;
         }
-        out.extend_from_slice(format!("provider {name}\t{}\n", table.entries().count()).as_bytes());
+        out.extend_from_slice(format!("provider {name}\t{}\n", table.key_count()).as_bytes());
         for (digest, consumer) in table.entries() {
             if !writable(consumer) {
                 return None;
@@ -188,14 +188,9 @@ impl LineState<'_> {
         let (hex_digest, consumer) = text
             .split_once('\t')
             .ok_or_else(|| malformed("no tab between digest and consumer"))?;
-        let mut digest = [0u8; 32];
-        let lower = hex_digest.len() == 64
-            && hex_digest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !lower || hex::decode_to_slice(hex_digest, &mut digest).is_err() || consumer.is_empty() {
-            return Err(malformed("bad digest or empty consumer"));
-        }
+        let digest = parse_sha256_hex(hex_digest)
+            .filter(|_| !consumer.is_empty())
+            .ok_or_else(|| malformed("bad digest or empty consumer"))?;
         let table = engine
             .api_key_table_mut(provider)
             .ok_or_else(|| KeySetError::UnknownProvider(provider.to_owned()))?;
