@@ -30,7 +30,7 @@ use crate::path_trie::{NONE, Slot};
 mod jump;
 
 pub(crate) use jump::JumpPolicy;
-use jump::JumpTable;
+use jump::{JumpBuild, JumpTable};
 
 /// `label_len` of a param node (static labels are at most `MAX_PATTERN_LEN` bytes).
 pub(crate) const PARAM_LABEL: u16 = u16::MAX;
@@ -56,12 +56,12 @@ pub(crate) struct FNode {
     /// The label if it is at most [`INLINE_LABEL`] bytes long (zero-padded), else unused.
     pub(crate) inline: [u8; INLINE_LABEL],
     /// First label bytes of the first [`INLINE_KIDS`] static children in child order, unused
-    /// lanes [`NO_BYTE`]. Computed by [`FrozenPaths::new`]. With `flags` right after it, one
+    /// lanes [`NO_BYTE`]. Computed by [`FrozenPathsBuild`]. With `flags` right after it, one
     /// 16-byte load (lane 15, the flags, is ignored).
     pub(crate) kids: [u8; INLINE_KIDS],
     /// Which of `terminal`, `prefix`/`sep_prefix`, `catch_all`/`param` are set, and whether
     /// this is a param node ([`HAS_TERMINAL`] …), so the lookup tests one byte on the many
-    /// nodes that only pass the path on. Computed by [`FrozenPaths::new`].
+    /// nodes that only pass the path on. Computed by [`FrozenPathsBuild`].
     pub(crate) flags: u8,
     /// Offset in the label pool of a label longer than [`INLINE_LABEL`]; on a node with
     /// [`HAS_JUMP`] (inline label or param node), the slashes in its jump keys.
@@ -257,15 +257,43 @@ fn at_end(b: Option<&u8>) -> bool {
     matches!(b, None | Some(b'?' | b'#'))
 }
 
-impl FrozenPaths {
+/// [`FrozenPaths::new`] in bounded steps: the node flags, then the segment jumps
+/// ([`jump::JumpBuild`]).
+#[derive(Debug)]
+pub(crate) struct FrozenPathsBuild {
+    nodes: Vec<FNode>,
+    first: Vec<u8>,
+    labels: Vec<u8>,
+    /// Nodes whose flags and kid lanes are set.
+    flagged: usize,
+    jumps: JumpBuild,
+}
+
+impl FrozenPathsBuild {
+    /// Starts from the copied layout (flags and kid lanes not yet computed).
     pub(crate) fn new(
-        mut nodes: Vec<FNode>,
+        nodes: Vec<FNode>,
         mut first: Vec<u8>,
-        mut labels: Vec<u8>,
+        labels: Vec<u8>,
         policy: JumpPolicy,
     ) -> Self {
         first.extend_from_slice(&[NO_BYTE; FIRST_PAD]);
-        for n in &mut nodes {
+        let jumps = JumpBuild::new(nodes.len(), policy);
+        Self {
+            nodes,
+            first,
+            labels,
+            flagged: 0,
+            jumps,
+        }
+    }
+
+    /// Does at most about `budget` nodes' work; true once [`Self::finish`] may be called.
+    pub(crate) fn step(&mut self, budget: usize) -> bool {
+        let mut budget = budget.max(1);
+        let end = self.nodes.len().min(self.flagged.saturating_add(budget));
+        let first = &self.first;
+        for n in self.nodes.get_mut(self.flagged..end).unwrap_or_default() {
             let flag = |set: bool, f: u8| if set { f } else { 0 };
             n.flags = flag(n.terminal != NONE, HAS_TERMINAL)
                 | flag(n.prefix != NONE || n.sep_prefix != NONE, HAS_PREFIX)
@@ -283,18 +311,37 @@ impl FrozenPaths {
             }
             n.kids = lanes;
         }
-        let jumps = JumpTable::build(&mut nodes, &first, &labels, policy);
+        budget = budget.saturating_sub(end - self.flagged);
+        self.flagged = end;
+        if self.flagged < self.nodes.len() || budget == 0 {
+            return false;
+        }
+        self.jumps
+            .step(&mut self.nodes, &self.first, &self.labels, budget)
+    }
+
+    /// The frozen layout; complete once [`Self::step`] returned true.
+    pub(crate) fn finish(self) -> FrozenPaths {
+        let Self {
+            mut nodes,
+            mut first,
+            mut labels,
+            jumps,
+            ..
+        } = self;
         nodes.shrink_to_fit();
         first.shrink_to_fit();
         labels.shrink_to_fit();
-        Self {
+        FrozenPaths {
             nodes,
             first,
             labels,
-            jumps,
+            jumps: jumps.finish(),
         }
     }
+}
 
+impl FrozenPaths {
     /// Rebuilds the segment jumps under another policy (tests compare lookups with and
     /// without them).
     #[cfg(test)]

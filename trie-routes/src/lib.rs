@@ -195,4 +195,4 @@ pub use error::{BuildError, HostError, PatternError, RouteError};
 pub use hamt::HashTrieMap;
 pub use host::{HostId, HostPattern};
 pub use pattern::PathMatch;
-pub use route::{RouteId, RouteSpec, RouteTrie, RouteTrieBuilder, strip_query};
+pub use route::{RouteId, RouteSpec, RouteTrie, RouteTrieBuilder, RouteTrieFreeze, strip_query};

@@ -17,7 +17,7 @@
 //! - every non-root static node carries a slot or an edge beyond a single child (the tree is
 //!   compressed).
 
-use crate::frozen::{FNode, FrozenPaths, INLINE_LABEL, JumpPolicy, PARAM_LABEL};
+use crate::frozen::{FNode, FrozenPaths, FrozenPathsBuild, INLINE_LABEL, JumpPolicy, PARAM_LABEL};
 
 /// The empty-slot sentinel for node and route indices.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -217,21 +217,107 @@ impl PathArena {
         *s = route;
         Ok(())
     }
+}
 
-    /// Copies the tries into the read-only lookup layout; returns it and the new roots.
-    pub(crate) fn freeze(&self, roots: &[u32]) -> Result<(FrozenPaths, Vec<u32>), InsertError> {
-        let mut out = FrozenBuilder::default();
-        let mut new_roots = Vec::with_capacity(roots.len());
-        for root in roots {
-            new_roots.push(out.copy_tree(self, *root)?);
+/// Copying the tries into the read-only lookup layout ([`FrozenPaths`]) in bounded steps: the
+/// breadth-first copy, root by root, then the flags and segment jumps.
+#[derive(Debug)]
+pub(crate) struct Freeze {
+    arena: PathArena,
+    roots: Vec<u32>,
+    /// The new index of each root copied so far.
+    new_roots: Vec<u32>,
+    copy: FrozenBuilder,
+    finishing: Option<FrozenPathsBuild>,
+    failed: Option<InsertError>,
+}
+
+impl Freeze {
+    /// A freeze of `arena`'s tries below `roots` (consumed: the copy frees it once done).
+    pub(crate) fn new(arena: PathArena, roots: Vec<u32>) -> Self {
+        Self {
+            new_roots: Vec::with_capacity(roots.len()),
+            arena,
+            roots,
+            copy: FrozenBuilder::default(),
+            finishing: None,
+            failed: None,
         }
-        Ok((out.finish(), new_roots))
+    }
+
+    /// Does at most about `budget` nodes' work; true once [`Self::finish`] may be called.
+    pub(crate) fn step(&mut self, budget: usize) -> bool {
+        if self.failed.is_some() {
+            return true;
+        }
+        let mut budget = budget.max(1);
+        if self.finishing.is_none() {
+            match self.copy_some(&mut budget) {
+                Ok(false) => return false,
+                Ok(true) => {
+                    self.arena = PathArena::default();
+                    let FrozenBuilder {
+                        nodes,
+                        first,
+                        labels,
+                        ..
+                    } = std::mem::take(&mut self.copy);
+                    self.finishing = Some(FrozenPathsBuild::new(
+                        nodes,
+                        first,
+                        labels,
+                        JumpPolicy::default(),
+                    ));
+                    if budget == 0 {
+                        return false;
+                    }
+                }
+                Err(error) => {
+                    self.failed = Some(error);
+                    return true;
+                }
+            }
+        }
+        self.finishing
+            .as_mut()
+            .is_none_or(|build| build.step(budget))
+    }
+
+    /// The layout and the new roots, once [`Self::step`] returned true.
+    pub(crate) fn finish(self) -> Result<(FrozenPaths, Vec<u32>), InsertError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        let build = self
+            .finishing
+            .ok_or(InsertError::Capacity("freeze not run to its end"))?;
+        Ok((build.finish(), self.new_roots))
+    }
+
+    /// Copies nodes until the budget is spent (false) or every tree is copied (true).
+    fn copy_some(&mut self, budget: &mut usize) -> Result<bool, InsertError> {
+        loop {
+            if *budget == 0 {
+                return Ok(false);
+            }
+            if !self.copy.queue.is_empty() {
+                let spent = self.copy.copy_next(&self.arena)?;
+                *budget = budget.saturating_sub(spent.max(1));
+                continue;
+            }
+            let Some(&root) = self.roots.get(self.new_roots.len()) else {
+                return Ok(true);
+            };
+            let new_root = self.copy.add(&self.arena, root)?;
+            self.new_roots.push(new_root);
+            *budget -= 1;
+        }
     }
 }
 
 /// Breadth-first copy into [`FrozenPaths`]: the static children of a node become one
 /// contiguous run of nodes (and of first bytes), and labels are laid out in the same order.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct FrozenBuilder {
     nodes: Vec<FNode>,
     first: Vec<u8>,
@@ -284,34 +370,31 @@ impl FrozenBuilder {
         Ok(id)
     }
 
-    fn copy_tree(&mut self, arena: &PathArena, root: u32) -> Result<u32, InsertError> {
-        let new_root = self.add(arena, root)?;
-        while let Some((old, new)) = self.queue.pop_front() {
-            let n = arena
-                .node(old)
-                .ok_or(InsertError::Capacity("dangling node index"))?;
-            let child_start = u32::try_from(self.nodes.len())
-                .map_err(|_| InsertError::Capacity("path trie nodes"))?;
-            for (_, c) in &n.children {
-                self.add(arena, *c)?;
-            }
-            let param = if n.param != NONE {
-                self.add(arena, n.param)?
-            } else {
-                NONE
-            };
-            let child_count =
-                u16::try_from(n.children.len()).map_err(|_| InsertError::Capacity("children"))?;
-            if let Some(f) = self.nodes.get_mut(new as usize) {
-                f.child_start = child_start;
-                f.child_count = child_count;
-                f.param = param;
-            }
+    /// Links the next node of the queue to its copied children; returns the nodes it touched.
+    fn copy_next(&mut self, arena: &PathArena) -> Result<usize, InsertError> {
+        let Some((old, new)) = self.queue.pop_front() else {
+            return Ok(0);
+        };
+        let n = arena
+            .node(old)
+            .ok_or(InsertError::Capacity("dangling node index"))?;
+        let child_start = u32::try_from(self.nodes.len())
+            .map_err(|_| InsertError::Capacity("path trie nodes"))?;
+        for (_, c) in &n.children {
+            self.add(arena, *c)?;
         }
-        Ok(new_root)
-    }
-
-    fn finish(self) -> FrozenPaths {
-        FrozenPaths::new(self.nodes, self.first, self.labels, JumpPolicy::default())
+        let param = if n.param != NONE {
+            self.add(arena, n.param)?
+        } else {
+            NONE
+        };
+        let child_count =
+            u16::try_from(n.children.len()).map_err(|_| InsertError::Capacity("children"))?;
+        if let Some(f) = self.nodes.get_mut(new as usize) {
+            f.child_start = child_start;
+            f.child_count = child_count;
+            f.param = param;
+        }
+        Ok(1 + n.children.len())
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{BuildError, RouteError};
 use crate::frozen::FrozenPaths;
 use crate::host::{HostId, HostPattern, HostTable};
 use crate::limits::MAX_ROUTES;
-use crate::path_trie::{InsertError, PathArena, Slot};
+use crate::path_trie::{Freeze, InsertError, PathArena, Slot};
 use crate::pattern::{Piece, check_common, parse_template};
 
 /// A route's index in the list the trie was built from (declaration order).
@@ -507,31 +507,66 @@ impl<T> RouteTrieBuilder<T> {
 
     /// Finishes the build: the trie, or every problem found.
     pub fn build(self) -> Result<RouteTrie<T>, BuildError> {
+        let mut freeze = self.freeze_in_steps()?;
+        while !freeze.step(usize::MAX) {}
+        freeze.finish()
+    }
+
+    /// Finishes the build in bounded steps ([`RouteTrieFreeze`]), or fails with every
+    /// problem found while pushing.
+    pub fn freeze_in_steps(self) -> Result<RouteTrieFreeze<T>, BuildError> {
         let Self {
             mut trie,
             arena,
-            mut errors,
+            errors,
             ..
         } = self;
-        if errors.is_empty() {
-            match arena.freeze(&trie.roots) {
-                Ok((paths, roots)) => {
-                    trie.paths = paths;
-                    trie.roots = roots;
-                    trie.routes.shrink_to_fit();
-                    trie.param_ids.shrink_to_fit();
-                    for m in &mut trie.exact {
-                        m.shrink_to_fit();
-                    }
-                    return Ok(trie);
-                }
-                Err(_) => errors.push(RouteError::CapacityExceeded {
-                    what: "path trie nodes",
-                    limit: u32::MAX as usize,
-                }),
-            }
+        if !errors.is_empty() {
+            return Err(BuildError::new(errors));
         }
-        Err(BuildError::new(errors))
+        let roots = std::mem::take(&mut trie.roots);
+        Ok(RouteTrieFreeze {
+            trie,
+            freeze: Freeze::new(arena, roots),
+        })
+    }
+}
+
+/// The last part of a build — laying the path tries out for lookups and building their segment
+/// jumps — done a bounded amount at a time, so that a worker can build a large table between
+/// requests while another one serves. [`RouteTrieBuilder::build`] is this run to its end.
+#[derive(Debug)]
+pub struct RouteTrieFreeze<T> {
+    trie: RouteTrie<T>,
+    freeze: Freeze,
+}
+
+impl<T> RouteTrieFreeze<T> {
+    /// Does at most about `budget` units of work (a unit is one trie node copied, flagged or
+    /// examined for jumps, or one jump entry placed); true once [`Self::finish`] may be called.
+    pub fn step(&mut self, budget: usize) -> bool {
+        self.freeze.step(budget)
+    }
+
+    /// The trie, once [`Self::step`] returned true.
+    pub fn finish(self) -> Result<RouteTrie<T>, BuildError> {
+        let Self { mut trie, freeze } = self;
+        match freeze.finish() {
+            Ok((paths, roots)) => {
+                trie.paths = paths;
+                trie.roots = roots;
+                trie.routes.shrink_to_fit();
+                trie.param_ids.shrink_to_fit();
+                for m in &mut trie.exact {
+                    m.shrink_to_fit();
+                }
+                Ok(trie)
+            }
+            Err(_) => Err(BuildError::new(vec![RouteError::CapacityExceeded {
+                what: "path trie nodes",
+                limit: u32::MAX as usize,
+            }])),
+        }
     }
 }
 

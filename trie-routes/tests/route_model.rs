@@ -10,7 +10,7 @@
 )]
 
 use proptest::prelude::*;
-use trie_routes::{MatchBuffer, PathMatch, RouteError, RouteSpec, RouteTrie};
+use trie_routes::{MatchBuffer, PathMatch, RouteError, RouteSpec, RouteTrie, RouteTrieBuilder};
 
 const HOSTS: &[&str] = &["*", "a.com", "*.a.com", "*.b.a.com", "b.a.com", "A.com."];
 const AUTHORITIES: &[&str] = &[
@@ -328,6 +328,94 @@ proptest! {
                 })
                 .collect::<Result<_, TestCaseError>>()?;
             prop_assert_eq!(got, naive(&routes, authority, path), "{} {}", authority, path);
+        }
+    }
+}
+
+/// Builds like [`RouteTrie::build`], finishing in steps of `budget` units.
+fn build_in_steps(
+    routes: &[(&'static str, PathMatch)],
+    budget: usize,
+) -> (RouteTrie<usize>, usize) {
+    let mut builder = RouteTrieBuilder::new();
+    for (i, (h, m)) in routes.iter().enumerate() {
+        builder.push(RouteSpec::new(*h, m.clone(), i));
+    }
+    let mut freeze = builder.freeze_in_steps().unwrap();
+    let mut steps = 1;
+    while !freeze.step(budget) {
+        steps += 1;
+    }
+    (freeze.finish().unwrap(), steps)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_trie_frozen_in_small_steps_answers_like_the_model(
+        routes in routes().prop_map(|r| dedup(&r)),
+        budget in 1usize..24,
+        requests in prop::collection::vec(request(), 1..16),
+    ) {
+        let (trie, _) = build_in_steps(&routes, budget);
+        trie.check_invariants().map_err(TestCaseError::fail)?;
+        let mut buf = MatchBuffer::new();
+        for (authority, path) in &requests {
+            let got: Vec<(usize, Vec<(String, String)>)> = trie
+                .lookup(authority, path, &mut buf)
+                .iter()
+                .map(|m| (m.route.index(), m.params.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()))
+                .collect();
+            prop_assert_eq!(got, naive(&routes, authority, path), "{} {}", authority, path);
+        }
+    }
+}
+
+/// A table large enough for segment jumps, frozen at once and in steps of a few units: the
+/// same layout (size, jumps, invariants) and the same answers.
+#[test]
+fn a_large_trie_frozen_in_steps_equals_the_one_built_at_once() {
+    let mut routes: Vec<(&'static str, PathMatch)> = Vec::new();
+    for t in 0..3_000 {
+        routes.push((
+            "*",
+            PathMatch::Template(format!("/tenant-{t}/api/orders/{{id}}")),
+        ));
+        routes.push(("a.com", PathMatch::Prefix(format!("/static/{t}/files"))));
+    }
+    let whole = RouteTrie::build(
+        routes
+            .iter()
+            .enumerate()
+            .map(|(i, (h, m))| RouteSpec::new(*h, m.clone(), i)),
+    )
+    .unwrap();
+    for budget in [1, 7, 500] {
+        let (stepped, steps) = build_in_steps(&routes, budget);
+        stepped.check_invariants().unwrap();
+        assert!(steps > 6_000 / budget.max(1), "{steps} steps of {budget}");
+        assert_eq!(stepped.heap_bytes(), whole.heap_bytes());
+        let mut a = MatchBuffer::new();
+        let mut b = MatchBuffer::new();
+        for t in (0..3_000).step_by(37) {
+            for (authority, path) in [
+                ("x.org", format!("/tenant-{t}/api/orders/42")),
+                ("a.com", format!("/static/{t}/files/x.css")),
+                ("a.com", format!("/static/{t}/file")),
+            ] {
+                let got: Vec<usize> = stepped
+                    .lookup(authority, &path, &mut a)
+                    .iter()
+                    .map(|m| m.route.index())
+                    .collect();
+                let want: Vec<usize> = whole
+                    .lookup(authority, &path, &mut b)
+                    .iter()
+                    .map(|m| m.route.index())
+                    .collect();
+                assert_eq!(got, want, "{authority} {path}");
+            }
         }
     }
 }

@@ -392,129 +392,17 @@ impl JumpTable {
 
     /// Chooses the nodes that get a table, sets their [`HAS_JUMP`] flag and segment count
     /// (in `label_start`), and builds the table. `first` is the first-byte array of the
-    /// frozen layout (children are found through it).
+    /// frozen layout (children are found through it). In one call; builds use [`JumpBuild`].
+    #[cfg(test)]
     pub(crate) fn build(
         nodes: &mut [FNode],
         first: &[u8],
         labels: &[u8],
         policy: JumpPolicy,
     ) -> Self {
-        let mut table = Self::default();
-        if policy.off || nodes.is_empty() {
-            return table;
-        }
-        // Routes at or below each node. Children and params come after their parent in
-        // the frozen (breadth-first) order, so one backward pass sums them.
-        let mut weight = vec![0u64; nodes.len()];
-        let mut is_child = vec![false; nodes.len()];
-        for i in (0..nodes.len()).rev() {
-            let Some(n) = nodes.get(i) else { continue };
-            let own = [n.terminal, n.catch_all, n.prefix, n.sep_prefix]
-                .iter()
-                .filter(|r| **r != NONE)
-                .count() as u64;
-            let kids = n.child_start as usize..n.child_start as usize + n.child_count as usize;
-            let below: u64 = weight
-                .get(kids.clone())
-                .unwrap_or_default()
-                .iter()
-                .sum::<u64>()
-                + if n.param != NONE {
-                    weight.get(n.param as usize).copied().unwrap_or(0)
-                } else {
-                    0
-                };
-            if let Some(w) = weight.get_mut(i) {
-                *w = own + below;
-            }
-            for k in kids.chain((n.param != NONE).then_some(n.param as usize)) {
-                if let Some(c) = is_child.get_mut(k) {
-                    *c = true;
-                }
-            }
-        }
-        let mut covered = vec![false; nodes.len()];
-        let mut entries: Vec<Jump> = Vec::new();
-        let mut found: Vec<Candidate> = Vec::new();
-        let mut stack: Vec<Frame> = Vec::new();
-        for id in 0..nodes.len() {
-            let Some(n) = nodes.get(id).copied() else {
-                continue;
-            };
-            // Roots are skipped by the lookup when they have nothing of their own, and
-            // `label_start` must be free to hold the segment count.
-            if n.child_count == 0
-                || is_child.get(id) != Some(&true)
-                || covered.get(id) == Some(&true)
-                || (n.label_len as usize > INLINE_LABEL && n.label_len != PARAM_LABEL)
-            {
-                continue;
-            }
-            candidates(nodes, labels, &n, &mut stack, &mut found);
-            // Node loads saved per segment count, weighted by the routes below each
-            // target: a hit loads the entry and `T` instead of the `depth` nodes down to `T`.
-            let mut gain = [None::<i64>; JUMP_KEY + 1];
-            for c in &found {
-                if let Some(g) = gain.get_mut(c.segments as usize) {
-                    let w = weight.get(c.to as usize).copied().unwrap_or(0) as i64;
-                    *g = Some(g.unwrap_or(0) + w * (i64::from(c.depth) - 2));
-                }
-            }
-            let Some((segments, best)) = gain
-                .iter()
-                .enumerate()
-                .take(usize::from(MAX_SEGMENTS) + 1)
-                .filter_map(|(s, g)| Some((s, (*g)?)))
-                .max_by_key(|(s, g)| (*g, core::cmp::Reverse(*s)))
-            else {
-                continue;
-            };
-            if let Some(m) = policy.min_saved
-                && (best <= 0 || best < (m * weight.get(id).copied().unwrap_or(0)) as i64)
-            {
-                continue;
-            }
-            if let Some(node) = nodes.get_mut(id) {
-                node.flags |= HAS_JUMP;
-                node.label_start = segments as u32;
-            }
-            for c in found.iter().filter(|c| c.segments as usize == segments) {
-                if c.to >= MAX_TARGET {
-                    continue;
-                }
-                let mut key = [0u64; 3];
-                for (i, w) in key.iter_mut().enumerate() {
-                    let mut b = [0u8; 8];
-                    if let Some(src) = c.key.get(8 * i..8 * i + 8) {
-                        b.copy_from_slice(src);
-                    }
-                    *w = u64::from_le_bytes(b);
-                }
-                // A target with nothing but a param edge is passed on to its param node at
-                // once: land there, at the end of the key.
-                let (to, skip) = match nodes.get(c.to as usize) {
-                    Some(t) if param_only(t) && t.param < MAX_TARGET => (t.param, c.len),
-                    _ => (c.to, c.skip),
-                };
-                entries.push(Jump {
-                    key,
-                    from: id as u32,
-                    to: to << SKIP_BITS | u32::from(skip),
-                });
-                cover(nodes, first, labels, &n, c, &mut covered);
-            }
-        }
-        let home = policy
-            .slots
-            .unwrap_or(entries.len() * SLOTS_NUM / SLOTS_DEN)
-            .max(1);
-        table.home = home as u64;
-        table.slots = vec![EMPTY; home];
-        for e in entries {
-            table.insert(e);
-        }
-        table.slots.shrink_to_fit();
-        table
+        let mut build = JumpBuild::new(nodes.len(), policy);
+        while !build.step(nodes, first, labels, usize::MAX) {}
+        build.finish()
     }
 
     /// Checks every entry against the nodes: the static walk from `from` over the key ends at
@@ -578,6 +466,255 @@ impl JumpTable {
     }
 }
 
+/// [`JumpTable::build`] in bounded steps, so that a table for 100k routes can be built between
+/// requests (`crate::RouteTrieFreeze`): each phase keeps its position and a step does at most
+/// about `budget` nodes' (or entries') work.
+#[derive(Debug)]
+pub(crate) struct JumpBuild {
+    policy: JumpPolicy,
+    phase: JumpPhase,
+    /// Routes at or below each node.
+    weight: Vec<u64>,
+    is_child: Vec<bool>,
+    covered: Vec<bool>,
+    entries: Vec<Jump>,
+    found: Vec<Candidate>,
+    stack: Vec<Frame>,
+    /// The next node (or entry) the current phase looks at.
+    next: usize,
+    table: JumpTable,
+}
+
+/// Where a [`JumpBuild`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JumpPhase {
+    /// Summing the routes below each node, last node first (`next` counts down).
+    Weights,
+    /// Choosing the nodes that get a table and collecting their entries.
+    Select,
+    /// Putting the entries into the open-addressed table.
+    Insert,
+    Done,
+}
+
+impl JumpBuild {
+    /// A build for `nodes` nodes.
+    pub(crate) fn new(nodes: usize, policy: JumpPolicy) -> Self {
+        let skip = policy.off || nodes == 0;
+        Self {
+            policy,
+            phase: if skip {
+                JumpPhase::Done
+            } else {
+                JumpPhase::Weights
+            },
+            weight: if skip { Vec::new() } else { vec![0u64; nodes] },
+            is_child: if skip { Vec::new() } else { vec![false; nodes] },
+            covered: Vec::new(),
+            entries: Vec::new(),
+            found: Vec::new(),
+            stack: Vec::new(),
+            next: nodes,
+            table: JumpTable::default(),
+        }
+    }
+
+    /// Does at most about `budget` units of work; true once the table is complete.
+    pub(crate) fn step(
+        &mut self,
+        nodes: &mut [FNode],
+        first: &[u8],
+        labels: &[u8],
+        budget: usize,
+    ) -> bool {
+        let mut budget = budget.max(1);
+        while budget > 0 {
+            let done = match self.phase {
+                JumpPhase::Weights => self.weights(nodes, &mut budget),
+                JumpPhase::Select => self.select(nodes, first, labels, &mut budget),
+                JumpPhase::Insert => self.insert_entries(&mut budget),
+                JumpPhase::Done => return true,
+            };
+            if done {
+                self.advance(nodes.len());
+            }
+        }
+        self.phase == JumpPhase::Done
+    }
+
+    /// The table, once [`Self::step`] returned true (an empty one before).
+    pub(crate) fn finish(self) -> JumpTable {
+        self.table
+    }
+
+    fn advance(&mut self, nodes: usize) {
+        self.phase = match self.phase {
+            JumpPhase::Weights => {
+                self.covered = vec![false; nodes];
+                self.next = 0;
+                JumpPhase::Select
+            }
+            JumpPhase::Select => {
+                self.weight = Vec::new();
+                self.is_child = Vec::new();
+                self.covered = Vec::new();
+                let home = self
+                    .policy
+                    .slots
+                    .unwrap_or(self.entries.len() * SLOTS_NUM / SLOTS_DEN)
+                    .max(1);
+                self.table.home = home as u64;
+                self.table.slots = vec![EMPTY; home];
+                self.next = 0;
+                JumpPhase::Insert
+            }
+            JumpPhase::Insert | JumpPhase::Done => {
+                self.entries = Vec::new();
+                self.table.slots.shrink_to_fit();
+                JumpPhase::Done
+            }
+        };
+    }
+
+    /// Routes at or below each node. Children and params come after their parent in the
+    /// frozen (breadth-first) order, so one backward pass sums them.
+    fn weights(&mut self, nodes: &[FNode], budget: &mut usize) -> bool {
+        while self.next > 0 {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            self.next -= 1;
+            let i = self.next;
+            let Some(n) = nodes.get(i) else { continue };
+            let own = [n.terminal, n.catch_all, n.prefix, n.sep_prefix]
+                .iter()
+                .filter(|r| **r != NONE)
+                .count() as u64;
+            let kids = n.child_start as usize..n.child_start as usize + n.child_count as usize;
+            let below: u64 = self
+                .weight
+                .get(kids.clone())
+                .unwrap_or_default()
+                .iter()
+                .sum::<u64>()
+                + if n.param != NONE {
+                    self.weight.get(n.param as usize).copied().unwrap_or(0)
+                } else {
+                    0
+                };
+            if let Some(w) = self.weight.get_mut(i) {
+                *w = own + below;
+            }
+            for k in kids.chain((n.param != NONE).then_some(n.param as usize)) {
+                if let Some(c) = self.is_child.get_mut(k) {
+                    *c = true;
+                }
+            }
+        }
+        true
+    }
+
+    fn select(
+        &mut self,
+        nodes: &mut [FNode],
+        first: &[u8],
+        labels: &[u8],
+        budget: &mut usize,
+    ) -> bool {
+        while self.next < nodes.len() {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            let id = self.next;
+            self.next += 1;
+            let Some(n) = nodes.get(id).copied() else {
+                continue;
+            };
+            // Roots are skipped by the lookup when they have nothing of their own, and
+            // `label_start` must be free to hold the segment count.
+            if n.child_count == 0
+                || self.is_child.get(id) != Some(&true)
+                || self.covered.get(id) == Some(&true)
+                || (n.label_len as usize > INLINE_LABEL && n.label_len != PARAM_LABEL)
+            {
+                continue;
+            }
+            candidates(nodes, labels, &n, &mut self.stack, &mut self.found);
+            // Node loads saved per segment count, weighted by the routes below each
+            // target: a hit loads the entry and `T` instead of the `depth` nodes down to `T`.
+            let mut gain = [None::<i64>; JUMP_KEY + 1];
+            for c in &self.found {
+                if let Some(g) = gain.get_mut(c.segments as usize) {
+                    let w = self.weight.get(c.to as usize).copied().unwrap_or(0) as i64;
+                    *g = Some(g.unwrap_or(0) + w * (i64::from(c.depth) - 2));
+                }
+            }
+            let Some((segments, best)) = gain
+                .iter()
+                .enumerate()
+                .take(usize::from(MAX_SEGMENTS) + 1)
+                .filter_map(|(s, g)| Some((s, (*g)?)))
+                .max_by_key(|(s, g)| (*g, core::cmp::Reverse(*s)))
+            else {
+                continue;
+            };
+            if let Some(m) = self.policy.min_saved
+                && (best <= 0 || best < (m * self.weight.get(id).copied().unwrap_or(0)) as i64)
+            {
+                continue;
+            }
+            if let Some(node) = nodes.get_mut(id) {
+                node.flags |= HAS_JUMP;
+                node.label_start = segments as u32;
+            }
+            for c in self
+                .found
+                .iter()
+                .filter(|c| c.segments as usize == segments)
+            {
+                if c.to >= MAX_TARGET {
+                    continue;
+                }
+                let mut key = [0u64; 3];
+                for (i, w) in key.iter_mut().enumerate() {
+                    let mut b = [0u8; 8];
+                    if let Some(src) = c.key.get(8 * i..8 * i + 8) {
+                        b.copy_from_slice(src);
+                    }
+                    *w = u64::from_le_bytes(b);
+                }
+                // A target with nothing but a param edge is passed on to its param node at
+                // once: land there, at the end of the key.
+                let (to, skip) = match nodes.get(c.to as usize) {
+                    Some(t) if param_only(t) && t.param < MAX_TARGET => (t.param, c.len),
+                    _ => (c.to, c.skip),
+                };
+                self.entries.push(Jump {
+                    key,
+                    from: id as u32,
+                    to: to << SKIP_BITS | u32::from(skip),
+                });
+                cover(nodes, first, labels, &n, c, &mut self.covered);
+            }
+        }
+        true
+    }
+
+    fn insert_entries(&mut self, budget: &mut usize) -> bool {
+        while let Some(e) = self.entries.get(self.next).copied() {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            self.next += 1;
+            self.table.insert(e);
+        }
+        true
+    }
+}
+
 /// A node that cannot produce a candidate or a frame when the walk passes through it.
 fn transparent(n: &FNode) -> bool {
     n.flags & (HAS_TERMINAL | HAS_PREFIX | HAS_ALTERNATIVE) == 0
@@ -614,6 +751,7 @@ fn static_child(first: &[u8], n: &FNode, b: u8) -> Option<u32> {
 }
 
 /// A possible target below a node.
+#[derive(Debug)]
 struct Candidate {
     to: u32,
     /// Slashes in the key.
@@ -629,6 +767,7 @@ struct Candidate {
 
 /// A DFS step: `node` is reached with `len` key bytes (holding `segments` slashes) before
 /// its label, at depth `depth`.
+#[derive(Debug)]
 struct Frame {
     node: u32,
     depth: u8,
