@@ -17,6 +17,7 @@
 //! | upstream choice (cluster or sticky weighted split), rewrite, headers to set | – |
 
 pub mod auth;
+mod build;
 pub(crate) mod chunked;
 pub mod client_cert;
 mod keys;
@@ -27,15 +28,15 @@ pub(crate) mod split;
 pub mod util;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
+use trie_routes::{MatchBuffer, PathMatch, RouteTrie};
 
 use crate::config::{
     ConfigError, ConfigIssue, DecisionHeaderNames, PolicyConfig, Precedence, TlsVersion,
 };
 use auth::{AuthOutcome, Provider};
+pub use build::EngineBuild;
 use chunked::ChunkedVec;
 pub use request::{Allow, Decision, Deny, Request, RequestNeeds};
 use route::CompiledRoute;
@@ -108,200 +109,9 @@ impl Engine {
     /// instead of being copied, so a large policy's peak memory (which a wasm VM keeps as linear
     /// memory for good) holds one copy of them, not two.
     pub fn compile_owned(config: PolicyConfig) -> Result<Self, ConfigError> {
-        let PolicyConfig {
-            hosts,
-            auth_providers,
-            decision_headers,
-            precedence,
-        } = config;
-        let mut issues: Vec<ConfigIssue> = Vec::new();
-        let provider_map = auth::compile_providers(auth_providers, &mut issues);
-        let providers: Vec<(String, Provider)> = provider_map.into_iter().collect();
-        let provider_index: BTreeMap<&str, usize> = providers
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| (name.as_str(), i))
-            .collect();
-
-        // The routes were compiled while parsed (`RouteList`); here they are joined into one
-        // table, told their host entry, and their auth lists resolved to provider indices.
-        let route_total = hosts.iter().map(|h| h.routes.routes.len()).sum();
-        let mut routes: ChunkedVec<CompiledRoute> = ChunkedVec::default();
-        // (host entry, declaration index) of each compiled route, for error paths.
-        let mut origins: Vec<(u32, u32)> = Vec::with_capacity(route_total);
-        let mut auth_lists: Vec<Box<[usize]>> = Vec::new();
-        let mut auth_list_index: HashMap<Box<[usize]>, u32, foldhash::fast::RandomState> =
-            HashMap::default();
-        let mut host_min_tls = Vec::with_capacity(hosts.len());
-        let mut host_domains = Vec::with_capacity(hosts.len());
-        for (h, host) in hosts.into_iter().enumerate() {
-            host_min_tls.push(host.min_tls);
-            host_domains.push(host.domains);
-            let list = host.routes;
-            let resolved: Vec<Option<u32>> = list
-                .auth_lists
-                .iter()
-                .map(|names| {
-                    let indices: Box<[usize]> = names
-                        .iter()
-                        .filter_map(|name| provider_index.get(name.as_str()).copied())
-                        .collect();
-                    if let Some(&index) = auth_list_index.get(&indices) {
-                        return Some(index);
-                    }
-                    let index = u32::try_from(auth_lists.len()).ok()?;
-                    auth_list_index.insert(indices.clone(), index);
-                    auth_lists.push(indices);
-                    Some(index)
-                })
-                .collect();
-            let host_entry = u32::try_from(h).unwrap_or(u32::MAX);
-            for declared in list.declaration_indices() {
-                origins.push((host_entry, u32::try_from(declared).unwrap_or(u32::MAX)));
-            }
-            let first = routes.len();
-            routes.append(list.routes);
-            for route in routes.iter_mut_from(first) {
-                route.host_entry = host_entry;
-                route.auth = route
-                    .auth
-                    .and_then(|list| resolved.get(list as usize).copied().flatten());
-            }
-        }
-        drop(auth_list_index);
-        let path_of = |index: usize| {
-            origins
-                .get(index)
-                .map(|(h, r)| format!("hosts[{h}].routes[{r}]"))
-                .unwrap_or_default()
-        };
-
-        routes.shrink_to_fit();
-
-        // Group routes by (host entry, path match), groups in order of first appearance;
-        // identical full matches are conflicts. Most groups have one route, which is then the
-        // group's whole trie value: only larger groups allocate.
-        let mut group_of: HashMap<(u32, u8, &str), usize, foldhash::fast::RandomState> =
-            HashMap::default();
-        group_of.reserve(routes.len());
-        // The first route of each group; the other routes of the (few) larger groups.
-        let mut group_first: Vec<u32> = Vec::new();
-        let mut group_others: HashMap<usize, Vec<u32>, foldhash::fast::RandomState> =
-            HashMap::default();
-        for (index, route) in routes.iter().enumerate() {
-            let Ok(index) = u32::try_from(index) else {
-                break;
-            };
-            let key = (
-                route.host_entry,
-                path_match_kind(&route.path_match),
-                route.path_match.pattern(),
-            );
-            let slot = *group_of.entry(key).or_insert_with(|| {
-                group_first.push(index);
-                group_first.len() - 1
-            });
-            let Some(&first) = group_first.get(slot) else {
-                continue;
-            };
-            if first == index {
-                continue;
-            }
-            let others = group_others.entry(slot).or_default();
-            let same = std::iter::once(first)
-                .chain(others.iter().copied())
-                .find(|&other| {
-                    routes
-                        .get(other as usize)
-                        .is_some_and(|o| o.same_request_match(route))
-                });
-            if let Some(existing) = same {
-                issues.push(ConfigIssue {
-                    path: format!("{}.match", path_of(index as usize)),
-                    message: format!(
-                        "route '{}' matches exactly the same requests as route '{}' at {}",
-                        route.id,
-                        routes
-                            .get(existing as usize)
-                            .map(|r| &*r.id)
-                            .unwrap_or_default(),
-                        path_of(existing as usize)
-                    ),
-                });
-                continue;
-            }
-            others.push(index);
-        }
-        drop(group_of);
-
-        let mut shared_groups: Vec<Box<[u32]>> = Vec::new();
-        let group_values: Vec<RouteGroup> = group_first
-            .iter()
-            .enumerate()
-            .map(|(slot, &first)| match group_others.get(&slot) {
-                Some(others) if !others.is_empty() => {
-                    let members = std::iter::once(first).chain(others.iter().copied());
-                    shared_groups.push(members.collect());
-                    RouteGroup::shared(shared_groups.len() - 1)
-                }
-                _ => RouteGroup::one(first),
-            })
-            .collect();
-        drop(group_others);
-        // The first route of each spec, for error paths.
-        let mut spec_routes: Vec<u32> = Vec::with_capacity(group_first.len());
-        // Specs are made one at a time as the builder takes them: their strings never exist
-        // for all routes at once.
-        let specs = group_first
-            .iter()
-            .zip(group_values)
-            .filter_map(|(first, value)| {
-                let route = routes.get(*first as usize)?;
-                let domains = host_domains.get(route.host_entry as usize)?;
-                Some((route, domains, value, *first))
-            })
-            .flat_map(|(route, domains, value, first)| {
-                domains
-                    .iter()
-                    .map(move |domain| (route, domain, value, first))
-            })
-            .map(|(route, domain, value, first)| {
-                spec_routes.push(first);
-                RouteSpec::new(domain.as_str(), route.path_match.clone(), value)
-            });
-        let built = RouteTrie::build(specs);
-        drop(group_first);
-        let trie = match built {
-            Ok(trie) => Some(trie),
-            Err(error) => {
-                for problem in error.into_errors() {
-                    issues.push(route_error_issue(&problem, &|spec: usize| {
-                        spec_routes
-                            .get(spec)
-                            .map(|&r| path_of(r as usize))
-                            .unwrap_or_default()
-                    }));
-                }
-                None
-            }
-        };
-        drop(host_domains);
-
-        match (trie, issues.is_empty()) {
-            (Some(trie), true) => Ok(Self {
-                trie,
-                routes,
-                shared_groups,
-                auth_lists,
-                host_min_tls,
-                providers,
-                headers: decision_headers,
-                precedence,
-                allow_semicolon: ALLOW_SEMICOLON_DEFAULT,
-                buffer: RefCell::new(MatchBuffer::new()),
-            }),
-            _ => Err(ConfigError { issues }),
-        }
+        let mut build = EngineBuild::new(config);
+        while !build.step(usize::MAX) {}
+        build.finish()
     }
 
     /// The routes of a group, in declaration order.
