@@ -32,6 +32,7 @@ mod validate;
 pub use api_keys::ApiKeyTable;
 pub(crate) use api_keys::{ConsumerSlots, parse_sha256_hex};
 pub use route_list::RouteList;
+pub(crate) use route_list::RouteListBuilder;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -108,48 +108,81 @@ impl<'de> Visitor<'de> for RouteListVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RouteList, A::Error> {
-        let mut list = RouteList::default();
-        let mut issues = Issues(Vec::new());
-        // Hash of an `any_of` list → indices of the distinct lists with that hash.
-        let hasher = foldhash::fast::FixedState::default();
-        let mut auth_index: HashMap<u64, Vec<u32>, foldhash::fast::RandomState> =
-            HashMap::default();
-        let mut clusters = ClusterNames::default();
-        let mut declared = 0usize;
+        let mut builder = RouteListBuilder::default();
         while let Some(route) = seq.next_element::<RouteConfig>()? {
-            let at = RouteIndex(declared);
-            validate_route(&mut issues, &at, &route);
-            let auth = route.auth.as_ref().map(|auth| {
-                let names = || auth.any_of.iter().map(|name| &**name);
-                let mut state = hasher.build_hasher();
-                names().for_each(|name| name.hash(&mut state));
-                let hash = state.finish();
-                let same = auth_index.get(&hash).into_iter().flatten().find(|&&index| {
+            builder.push(route);
+        }
+        Ok(builder.finish())
+    }
+}
+
+/// Builds a [`RouteList`] one parsed route at a time: what the list's deserializer does, and
+/// what a worker does with a route set's lines (`source::route_sets`).
+#[derive(Default)]
+pub(crate) struct RouteListBuilder {
+    list: RouteList,
+    issues: Vec<ConfigIssue>,
+    /// Hash of an `any_of` list → indices of the distinct lists with that hash.
+    auth_index: HashMap<u64, Vec<u32>, foldhash::fast::RandomState>,
+    clusters: ClusterNames,
+    declared: usize,
+}
+
+impl RouteListBuilder {
+    /// Checks the next route, compiles it and adds it (or records why it did not compile).
+    pub(crate) fn push(&mut self, route: RouteConfig<'_>) {
+        let at = RouteIndex(self.declared);
+        let mut issues = Issues(std::mem::take(&mut self.issues));
+        validate_route(&mut issues, &at, &route);
+        self.issues = issues.0;
+        let auth = route.auth.as_ref().map(|auth| {
+            let names = || auth.any_of.iter().map(|name| &**name);
+            let hash = foldhash::fast::FixedState::default().hash_one(HashedNames(names));
+            let list = &mut self.list;
+            let same = self
+                .auth_index
+                .get(&hash)
+                .into_iter()
+                .flatten()
+                .find(|&&index| {
                     list.auth_lists
                         .get(index as usize)
                         .is_some_and(|known| known.iter().map(|n| n.as_str()).eq(names()))
                 });
-                if let Some(&index) = same {
-                    return index;
-                }
-                let index = u32::try_from(list.auth_lists.len()).unwrap_or(u32::MAX);
-                auth_index.entry(hash).or_default().push(index);
-                list.auth_lists.push(names().map(str::to_owned).collect());
-                index
-            });
-            match CompiledRoute::compile(route, auth, &mut clusters) {
-                Ok(compiled) => list.routes.push(compiled),
-                Err(id) => list.skipped.push(SkippedRoute {
-                    declared: u32::try_from(declared).unwrap_or(u32::MAX),
-                    id,
-                    auth,
-                }),
+            if let Some(&index) = same {
+                return index;
             }
-            declared += 1;
+            let index = u32::try_from(list.auth_lists.len()).unwrap_or(u32::MAX);
+            self.auth_index.entry(hash).or_default().push(index);
+            list.auth_lists.push(names().map(str::to_owned).collect());
+            index
+        });
+        match CompiledRoute::compile(route, auth, &mut self.clusters) {
+            Ok(compiled) => self.list.routes.push(compiled),
+            Err(id) => self.list.skipped.push(SkippedRoute {
+                declared: u32::try_from(self.declared).unwrap_or(u32::MAX),
+                id,
+                auth,
+            }),
         }
+        self.declared += 1;
+    }
+
+    /// The list of every route pushed.
+    pub(crate) fn finish(self) -> RouteList {
+        let mut list = self.list;
         list.routes.shrink_to_fit();
-        list.issues = issues.0;
-        Ok(list)
+        list.issues = self.issues;
+        list
+    }
+}
+
+/// Hashes a list of names as the names in order (each as `str::hash` does).
+struct HashedNames<F>(F);
+
+impl<'a, F: Fn() -> I, I: Iterator<Item = &'a str>> Hash for HashedNames<F> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0)().for_each(|name| name.hash(state));
     }
 }
 

@@ -16,6 +16,7 @@
 //! this way; such a policy is published whole, as before.
 
 use super::digest::PolicyDigest;
+use super::lines::{LineFeed, Mismatch};
 use crate::config::{ConsumerSlots, parse_sha256_hex};
 use crate::engine::Engine;
 
@@ -68,14 +69,7 @@ pub fn encode(engine: &Engine) -> Option<Vec<u8>> {
 /// Loads a key set into a compiled skeleton, piece by piece and a bounded number of lines at a
 /// time. The keys count only once [`KeySetLoader::finish`] has checked the whole digest.
 pub struct KeySetLoader {
-    expected_size: usize,
-    expected: Option<PolicyDigest>,
-    hasher: ring::digest::Context,
-    received: usize,
-    /// Bytes received and not yet consumed (a line may straddle two pieces).
-    pending: Vec<u8>,
-    consumed: usize,
-    line: usize,
+    lines: LineFeed,
     /// The provider the lines belong to, and where its consumer names went.
     provider: Option<String>,
     consumer_slot: ConsumerSlots,
@@ -85,13 +79,7 @@ impl KeySetLoader {
     /// A loader for a key set of `size` bytes with SHA-256 `digest`.
     pub fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
         Self {
-            expected_size: size,
-            expected: digest,
-            hasher: ring::digest::Context::new(&ring::digest::SHA256),
-            received: 0,
-            pending: Vec::new(),
-            consumed: 0,
-            line: 0,
+            lines: LineFeed::new(size, digest),
             provider: None,
             consumer_slot: ConsumerSlots::default(),
         }
@@ -99,59 +87,43 @@ impl KeySetLoader {
 
     /// Takes the next piece of the key set.
     pub fn feed(&mut self, piece: &[u8]) {
-        self.hasher.update(piece);
-        self.received = self.received.saturating_add(piece.len());
-        self.pending.drain(..self.consumed.min(self.pending.len()));
-        self.consumed = 0;
-        self.pending.extend_from_slice(piece);
+        self.lines.feed(piece);
     }
 
     /// True when every byte was fed and every complete line put into the engine.
     pub fn is_drained(&self) -> bool {
-        self.received >= self.expected_size && self.consumed >= self.pending.len()
+        self.lines.is_drained()
     }
 
     /// True when the lines fed so far are all consumed (feed the next piece).
     pub fn wants_piece(&self) -> bool {
-        self.received < self.expected_size
-            && !self
-                .pending
-                .get(self.consumed..)
-                .is_some_and(|rest| rest.contains(&b'\n'))
+        self.lines.wants_piece()
     }
 
     /// Puts up to `budget` complete lines into `engine`; returns how many it did.
     pub fn step(&mut self, engine: &mut Engine, budget: usize) -> Result<usize, KeySetError> {
         let mut done = 0;
         let mut state = LineState {
-            line: self.line,
+            line: 0,
             provider: &mut self.provider,
             consumer_slot: &mut self.consumer_slot,
         };
         while done < budget {
-            let rest = self.pending.get(self.consumed..).unwrap_or_default();
-            let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+            let Some((number, line)) = self.lines.next_line() else {
                 break;
             };
-            state.line += 1;
-            state.take(engine, rest.get(..end).unwrap_or_default())?;
-            self.consumed = self.consumed.saturating_add(end + 1);
+            state.line = number;
+            state.take(engine, line)?;
             done += 1;
         }
-        self.line = state.line;
         Ok(done)
     }
 
     /// Checks the whole key set against its digest once every line is in.
     pub fn finish(self) -> Result<(), KeySetError> {
-        let got = PolicyDigest::from_sha256(self.hasher.finish().as_ref());
-        if self.received != self.expected_size || got.is_none() || got != self.expected {
-            return Err(KeySetError::DigestMismatch {
-                got: self.received,
-                expected: self.expected_size,
-            });
-        }
-        Ok(())
+        self.lines
+            .finish()
+            .map_err(|Mismatch { got, expected }| KeySetError::DigestMismatch { got, expected })
     }
 }
 

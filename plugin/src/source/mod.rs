@@ -12,6 +12,8 @@ pub mod fetch;
 pub mod handoff;
 pub mod key_delta;
 pub mod key_sets;
+mod lines;
+pub mod route_sets;
 
 use schemars::JsonSchema;
 use serde::Deserialize;

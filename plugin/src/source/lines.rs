@@ -1,0 +1,125 @@
+//! Text published in shared-data pieces and read a line at a time: the key sets
+//! (`source::key_sets`) and route sets (`source::route_sets`) of a full publication.
+//!
+//! Pieces arrive one per hostcall; a line may straddle two of them. The bytes count only once
+//! [`LineFeed::finish`] has checked their SHA-256 against the manifest's.
+
+use super::digest::PolicyDigest;
+
+/// Lines of a published text of known size and digest, fed piece by piece.
+pub(crate) struct LineFeed {
+    expected_size: usize,
+    expected: Option<PolicyDigest>,
+    hasher: ring::digest::Context,
+    received: usize,
+    /// Bytes received and not yet consumed.
+    pending: Vec<u8>,
+    consumed: usize,
+    /// 1-based number of the line last taken.
+    line: usize,
+}
+
+/// The bytes do not match the digest, or end early: (bytes read, bytes announced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    pub(crate) got: usize,
+    pub(crate) expected: usize,
+}
+
+impl LineFeed {
+    /// A feed of `size` bytes with SHA-256 `digest`.
+    pub(crate) fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
+        Self {
+            expected_size: size,
+            expected: digest,
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            received: 0,
+            pending: Vec::new(),
+            consumed: 0,
+            line: 0,
+        }
+    }
+
+    /// Takes the next piece.
+    pub(crate) fn feed(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        self.received = self.received.saturating_add(piece.len());
+        self.pending.drain(..self.consumed.min(self.pending.len()));
+        self.consumed = 0;
+        self.pending.extend_from_slice(piece);
+    }
+
+    /// True when every byte was fed and every complete line taken.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.received >= self.expected_size && self.consumed >= self.pending.len()
+    }
+
+    /// True when the lines fed so far are all taken (feed the next piece).
+    pub(crate) fn wants_piece(&self) -> bool {
+        self.received < self.expected_size
+            && !self
+                .pending
+                .get(self.consumed..)
+                .is_some_and(|rest| rest.contains(&b'\n'))
+    }
+
+    /// The next complete line (without its `\n`) and its 1-based number.
+    pub(crate) fn next_line(&mut self) -> Option<(usize, &[u8])> {
+        let rest = self.pending.get(self.consumed..)?;
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        let line = rest.get(..end)?;
+        self.consumed = self.consumed.saturating_add(end + 1);
+        self.line += 1;
+        Some((self.line, line))
+    }
+
+    /// Checks the whole text against its digest once every line is taken.
+    pub(crate) fn finish(self) -> Result<(), Mismatch> {
+        let got = PolicyDigest::from_sha256(self.hasher.finish().as_ref());
+        if self.received != self.expected_size || got.is_none() || got != self.expected {
+            return Err(Mismatch {
+                got: self.received,
+                expected: self.expected_size,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_straddling_pieces_come_out_whole_and_the_digest_is_checked() {
+        let text = b"one\ntwo two\nthree\n";
+        let mut feed = LineFeed::new(text.len(), Some(PolicyDigest::of(text)));
+        let mut lines = Vec::new();
+        for piece in text.chunks(5) {
+            assert!(feed.wants_piece());
+            feed.feed(piece);
+            while let Some((n, line)) = feed.next_line() {
+                lines.push((n, line.to_vec()));
+            }
+        }
+        assert!(feed.is_drained() && !feed.wants_piece());
+        assert_eq!(
+            lines,
+            vec![
+                (1, b"one".to_vec()),
+                (2, b"two two".to_vec()),
+                (3, b"three".to_vec())
+            ]
+        );
+        assert_eq!(feed.finish(), Ok(()));
+        let mut short = LineFeed::new(text.len(), Some(PolicyDigest::of(text)));
+        short.feed(&text[..4]);
+        assert_eq!(
+            short.finish(),
+            Err(Mismatch {
+                got: 4,
+                expected: text.len()
+            })
+        );
+    }
+}
