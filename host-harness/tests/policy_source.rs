@@ -361,8 +361,12 @@ fn a_policy_source_feeds_every_worker_and_survives_bad_updates_and_outages() {
     let pieces = envoy.process.shared_keys("trieguard");
     assert_eq!(
         pieces,
-        ["trieguard.policy.main", "trieguard.policy.main.1.0",],
-        "one shared-data piece holds the whole policy"
+        [
+            "trieguard.policy.main",
+            "trieguard.policy.main.1.0",
+            "trieguard.policy.main.1.routes.0"
+        ],
+        "one shared-data piece holds the frame, one the route set"
     );
     assert!(envoy.process.shared_keys("other-vm-id").is_empty());
 
@@ -518,7 +522,8 @@ fn a_worker_started_after_the_publication_serves_it_from_its_first_request() {
 
 #[test]
 fn a_policy_larger_than_one_shared_data_piece_is_fetched_and_assembled() {
-    // Just over 5 MiB: six 1 MiB Range requests, two shared-data pieces (4 MiB each at most).
+    // Just over 5 MiB: six 1 MiB Range requests; the route set takes two shared-data pieces
+    // (4 MiB each at most), the frame one.
     let big = policy_with("billing", 66_000);
     assert!(big.len() > 5 * 1024 * 1024, "{} bytes", big.len());
     let files = Arc::new(Mutex::new(Files::default()));
@@ -532,7 +537,8 @@ fn a_policy_larger_than_one_shared_data_piece_is_fetched_and_assembled() {
         [
             "trieguard.policy.main",
             "trieguard.policy.main.1.0",
-            "trieguard.policy.main.1.1"
+            "trieguard.policy.main.1.routes.0",
+            "trieguard.policy.main.1.routes.1"
         ]
     );
     // The digest file, six Range requests, then 304s.
@@ -779,4 +785,64 @@ fn a_new_policys_keys_load_in_slices_while_the_old_policy_serves() {
     envoy.run(10);
     assert_eq!(route(&mut envoy.workers[1]), "billing");
     assert_eq!(envoy.service_counter("published"), 2);
+}
+
+#[test]
+fn a_new_policys_routes_load_in_slices_while_the_old_policy_serves() {
+    const ROUTES: usize = 20_000;
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &policy_with("orders", ROUTES));
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files.clone());
+    let mut envoy = Envoy::start_with(server.addr, FETCH_MIB);
+    envoy.run(1_000);
+    assert_eq!(envoy.orders(), ["orders", "orders"]);
+
+    // A route change: each worker parses the 20,001 routes of the route set, compiles and
+    // freezes them in bounded slices, one per 1 ms tick, serving the old policy until the
+    // new engine is complete.
+    publish(&files, &policy_with("billing", ROUTES));
+    let mut old_answers = 0;
+    let mut switched_after = None;
+    for step in 0..5_000 {
+        envoy.run(1);
+        match envoy.orders()[0].as_str() {
+            "orders" => old_answers += 1,
+            "billing" => {
+                switched_after = Some(step);
+                break;
+            }
+            other => panic!("step {step}: {other}"),
+        }
+    }
+    assert!(switched_after.is_some(), "the new policy never served");
+    // The service's poll and fetch take a few ticks; the rest is the worker's slices
+    // (20,001 route lines at 512 a slice alone are 40).
+    assert!(
+        old_answers >= 40,
+        "only {old_answers} requests were answered during the load"
+    );
+    eprintln!(
+        "the old policy answered {old_answers} requests (one per virtual ms) during the load"
+    );
+    envoy.run(10);
+    assert_eq!(envoy.orders(), ["billing", "billing"]);
+    let request = |path: &str| HttpRequest {
+        method: "GET".into(),
+        authority: "api.example.com".into(),
+        path: path.into(),
+        ..HttpRequest::default()
+    };
+    for worker in &mut envoy.workers {
+        let last = worker.handle(&request(&format!("/svc{}/x", ROUTES - 1)));
+        assert_eq!(last.cluster.as_deref(), Some("orders"));
+        assert_eq!(
+            last.request_header("x-trieguard-route"),
+            Some(format!("svc{}", ROUTES - 1).as_str())
+        );
+        assert_eq!(
+            worker.handle(&request("/nope")).status,
+            Some(404),
+            "a path no route matches"
+        );
+    }
 }

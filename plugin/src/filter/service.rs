@@ -17,7 +17,7 @@ use crate::source::digest::PolicyDigest;
 use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
 use crate::source::handoff::{self, DeltaRef, Manifest};
 use crate::source::key_delta::{self, KeyDelta};
-use crate::source::key_sets;
+use crate::source::{key_sets, route_sets};
 
 use super::clock::now_ms;
 use super::named_metrics::NamedMetrics;
@@ -161,35 +161,59 @@ impl PolicyService {
             .as_ref()
             .map_or(0, |manifest| manifest.generation)
             .saturating_add(1);
-        // With API keys, workers get the skeleton (compiled in one call) and the key set
-        // (loaded a slice per tick while the current policy serves); otherwise the policy.
-        let split = if engine.api_key_tables().next().is_some() {
-            skeleton.zip(key_sets::encode(&engine))
-        } else {
-            None
+        // Workers get the policy in parts they can load a slice per tick while their current
+        // policy serves: the skeleton's frame (route lists emptied), its route set, and with
+        // API keys the key set; a policy that cannot be split is handed over whole.
+        let keys = engine
+            .api_key_tables()
+            .next()
+            .is_some()
+            .then(|| key_sets::encode(&engine))
+            .flatten();
+        let parts = skeleton.as_deref().and_then(route_sets::split);
+        let split = match (&parts, &skeleton) {
+            (Some(parts), _) if !parts.routes.is_empty() => Some((
+                parts.frame.as_slice(),
+                Some(parts.routes.as_slice()),
+                keys.as_deref(),
+            )),
+            (_, Some(skeleton)) if keys.is_some() => {
+                Some((skeleton.as_slice(), None, keys.as_deref()))
+            }
+            _ => None,
         };
-        let (manifest, main_bytes, key_bytes) = match &split {
-            Some((skeleton, keys)) => (
-                Manifest::for_skeleton(skeleton, keys, digest, generation),
-                skeleton.as_slice(),
-                keys.as_slice(),
+        let (manifest, main_bytes, route_bytes, key_bytes) = match split {
+            Some((main, routes, keys)) => (
+                Manifest::for_parts(main, routes, keys, digest, generation),
+                main,
+                routes.unwrap_or_default(),
+                keys.unwrap_or_default(),
             ),
-            None => (Manifest::for_policy(policy, generation), policy, &[][..]),
+            None => (
+                Manifest::for_policy(policy, generation),
+                policy,
+                &[][..],
+                &[][..],
+            ),
         };
         let pieces = handoff::pieces(main_bytes)
             .enumerate()
             .map(|(index, piece)| (handoff::piece_key(&name, generation, index), piece));
+        let route_pieces = handoff::pieces(route_bytes)
+            .enumerate()
+            .map(|(index, piece)| (handoff::routes_piece_key(&name, generation, index), piece));
         let key_pieces = handoff::pieces(key_bytes)
             .enumerate()
             .map(|(index, piece)| (handoff::keys_piece_key(&name, generation, index), piece));
-        for (key, piece) in pieces.chain(key_pieces) {
+        for (key, piece) in pieces.chain(route_pieces).chain(key_pieces) {
             if let Err(status) = hostcalls::set_shared_data(&key, Some(piece), None) {
                 log::error!("trieguard: source '{name}': writing {key} failed: {status:?}");
                 self.count("error.shared_data");
                 return false;
             }
         }
-        drop(split);
+        drop(parts);
+        drop(keys);
         let manifest_key = handoff::manifest_key(&name);
         if let Err(status) =
             hostcalls::set_shared_data(&manifest_key, Some(&manifest.encode()), None)
@@ -304,14 +328,16 @@ impl PolicyService {
 }
 
 /// Empties every shared-data entry of publication `manifest`: its pieces, its key set's
-/// pieces and its key deltas (the manifest says how many there are).
+/// pieces, its route set's pieces and its key deltas (the manifest says how many there are).
 fn empty_publication(name: &str, manifest: &Manifest) {
     let generation = manifest.generation;
     let pieces = (0..manifest.pieces).map(|i| handoff::piece_key(name, generation, i));
     let key_pieces = (0..manifest.keys.as_ref().map_or(0, |keys| keys.pieces))
         .map(|i| handoff::keys_piece_key(name, generation, i));
+    let route_pieces = (0..manifest.routes.as_ref().map_or(0, |routes| routes.pieces))
+        .map(|i| handoff::routes_piece_key(name, generation, i));
     let deltas = (0..manifest.deltas.len()).map(|i| handoff::delta_key(name, generation, i));
-    for key in pieces.chain(key_pieces).chain(deltas) {
+    for key in pieces.chain(route_pieces).chain(key_pieces).chain(deltas) {
         let _ = hostcalls::set_shared_data(&key, Some(&[]), None);
     }
 }

@@ -7,17 +7,12 @@
 
 use proxy_wasm::hostcalls;
 
-use crate::config::PolicyConfig;
 use crate::engine::Engine;
 use crate::source::PolicySourceConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::handoff::{self, HandoffError, Manifest};
 use crate::source::key_delta::KeyDelta;
-use crate::source::key_sets::KeySetLoader;
-
-/// Keys put into a new engine per tick while another policy serves: a few milliseconds of
-/// work at most, so no request waits long behind it.
-const KEYS_PER_SLICE: usize = 2_048;
+use crate::source::load::{LoadError, PolicyLoad, Progress};
 
 use super::named_metrics::NamedMetrics;
 
@@ -34,17 +29,9 @@ pub(crate) struct WorkerSource {
     refused_manifest: Option<u32>,
     /// Digest of the policy serving.
     serving: Option<PolicyDigest>,
-    /// A compiled skeleton whose key set is being loaded.
-    loading: Option<KeyLoad>,
+    /// A full publication being loaded in slices while the current policy serves.
+    loading: Option<PolicyLoad>,
     metrics: NamedMetrics,
-}
-
-/// A full publication half done: its skeleton compiled, its key set partly loaded.
-struct KeyLoad {
-    generation: u64,
-    engine: Engine,
-    loader: KeySetLoader,
-    next_piece: usize,
 }
 
 impl WorkerSource {
@@ -62,7 +49,7 @@ impl WorkerSource {
         }
     }
 
-    /// True while a key set is being loaded (ticks should come often).
+    /// True while a publication is being loaded (ticks should come often).
     pub(crate) fn is_loading(&self) -> bool {
         self.loading.is_some()
     }
@@ -103,7 +90,7 @@ impl WorkerSource {
             }
         };
         match &self.loading {
-            Some(load) if load.generation == manifest.generation => {
+            Some(load) if load.generation() == manifest.generation => {
                 return self.continue_load(&manifest);
             }
             Some(_) => {
@@ -149,21 +136,12 @@ impl WorkerSource {
         };
         self.tried_generation = Some(manifest.generation);
         self.applied_deltas = 0;
-        let compiled = PolicyConfig::parse_json(&policy).and_then(Engine::from_config);
-        drop(policy);
-        match compiled {
-            Ok(engine) => match &manifest.keys {
-                Some(keys) => {
-                    self.loading = Some(KeyLoad {
-                        generation: manifest.generation,
-                        engine,
-                        loader: KeySetLoader::new(keys.size, PolicyDigest::parse_hex(&keys.sha256)),
-                        next_piece: 0,
-                    });
-                    self.continue_load(&manifest)
-                }
-                None => self.finish_publication(&manifest, engine),
-            },
+        match PolicyLoad::start(&name, &manifest, &policy) {
+            Ok(load) => {
+                drop(policy);
+                self.loading = Some(load);
+                self.continue_load(&manifest)
+            }
             Err(error) => {
                 // The service validates before publishing, so this means the two disagree
                 // (different builds): keep serving, say so.
@@ -173,59 +151,32 @@ impl WorkerSource {
         }
     }
 
-    /// Loads more of the key set: all of it when nothing serves yet, else one piece and at most
-    /// [`KEYS_PER_SLICE`] keys. Returns the engine once the whole set is in and checked.
+    /// Loads more of the publication: all of it when nothing serves yet, else one slice
+    /// (`source::load`). Returns the engine once it is complete and checked.
     fn continue_load(&mut self, manifest: &Manifest) -> Option<Engine> {
         let mut load = self.loading.take()?;
-        let name = self.config.name.clone();
         let sliced = self.serving.is_some();
-        let mut budget = if sliced { KEYS_PER_SLICE } else { usize::MAX };
-        let mut pieces_read = 0;
-        loop {
-            if load.loader.is_drained() {
-                let KeyLoad { engine, loader, .. } = load;
-                return match loader.finish() {
-                    Ok(()) => self.finish_publication(manifest, engine),
-                    Err(error) => {
-                        self.reject("rejected", &error.to_string());
-                        None
-                    }
-                };
-            }
-            if load.loader.wants_piece() {
-                if sliced && pieces_read > 0 {
-                    self.loading = Some(load);
-                    return None;
-                }
-                let key = handoff::keys_piece_key(&name, manifest.generation, load.next_piece);
-                match hostcalls::get_shared_data(&key) {
-                    Ok((Some(bytes), _)) if !bytes.is_empty() => {
-                        load.loader.feed(&bytes);
-                        load.next_piece += 1;
-                        pieces_read += 1;
-                    }
-                    _ => {
-                        // Emptied by a newer publication: its manifest comes next.
-                        log::debug!("trieguard: source '{name}': {key} is gone; waiting");
-                        return None;
-                    }
-                }
-                continue;
-            }
-            if budget == 0 {
+        let mut read = |key: &str| match hostcalls::get_shared_data(key) {
+            Ok((Some(bytes), _)) => Some(bytes),
+            _ => None,
+        };
+        match load.advance(sliced, &mut read) {
+            Ok(Progress::Pending) => {
                 self.loading = Some(load);
-                return None;
+                None
             }
-            match load.loader.step(&mut load.engine, budget) {
-                Ok(0) => {
-                    self.reject("rejected", "the key set ends inside a line");
-                    return None;
-                }
-                Ok(done) => budget = budget.saturating_sub(done),
-                Err(error) => {
-                    self.reject("rejected", &error.to_string());
-                    return None;
-                }
+            Ok(Progress::Done(engine)) => self.finish_publication(manifest, *engine),
+            Err(LoadError::Superseded(key)) => {
+                // Emptied by a newer publication: its manifest comes next.
+                log::debug!(
+                    "trieguard: source '{}': {key} is gone; waiting",
+                    self.config.name
+                );
+                None
+            }
+            Err(error @ LoadError::Rejected(_)) => {
+                self.reject("rejected", &error.to_string());
+                None
             }
         }
     }

@@ -35,6 +35,11 @@ pub fn keys_piece_key(name: &str, generation: u64, index: usize) -> String {
     format!("trieguard.policy.{name}.{generation}.keys.{index}")
 }
 
+/// The key of one piece of a publication's route set (`source::route_sets`).
+pub fn routes_piece_key(name: &str, generation: u64, index: usize) -> String {
+    format!("trieguard.policy.{name}.{generation}.routes.{index}")
+}
+
 /// Bytes published in pieces: their digest, size and piece count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PiecesRef {
@@ -81,6 +86,10 @@ pub struct Manifest {
     /// this is the key set that completes it; `policy_sha256` is then the policy's digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<PiecesRef>,
+    /// When set, the pieces hold the skeleton's frame (`route_sets::split`: its route lists
+    /// emptied) and this is the route set that completes it; `policy_sha256` is then set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<PiecesRef>,
     /// SHA-256 (hex) of the policy, when the pieces hold its skeleton.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_sha256: Option<String>,
@@ -125,22 +134,26 @@ impl Manifest {
             size: policy.len(),
             pieces: policy.len().div_ceil(SHARED_PIECE_BYTES),
             keys: None,
+            routes: None,
             policy_sha256: None,
             deltas: Vec::new(),
         }
     }
 
-    /// The manifest for a policy published as `skeleton` plus the key set `keys`.
-    pub fn for_skeleton(
-        skeleton: &[u8],
-        keys: &[u8],
+    /// The manifest for a policy published in parts: `main` (its skeleton, or the skeleton's
+    /// frame when `routes` is given) plus its route set and its key set.
+    pub fn for_parts(
+        main: &[u8],
+        routes: Option<&[u8]>,
+        keys: Option<&[u8]>,
         policy: PolicyDigest,
         generation: u64,
     ) -> Self {
         Self {
-            keys: Some(PiecesRef::of(keys)),
+            keys: keys.map(PiecesRef::of),
+            routes: routes.map(PiecesRef::of),
             policy_sha256: Some(policy.to_hex()),
-            ..Self::for_policy(skeleton, generation)
+            ..Self::for_policy(main, generation)
         }
     }
 
@@ -168,14 +181,16 @@ impl Manifest {
                 manifest.pieces, manifest.size
             )));
         }
-        if let Some(keys) = &manifest.keys
-            && (keys.pieces != keys.size.div_ceil(SHARED_PIECE_BYTES)
-                || PolicyDigest::parse_hex(&keys.sha256).is_none()
-                || manifest.policy_sha256.is_none())
-        {
-            return Err(HandoffError::BadManifest(
-                "the key set reference is inconsistent".to_owned(),
-            ));
+        for (what, part) in [("key set", &manifest.keys), ("route set", &manifest.routes)] {
+            if let Some(part) = part
+                && (part.pieces != part.size.div_ceil(SHARED_PIECE_BYTES)
+                    || PolicyDigest::parse_hex(&part.sha256).is_none()
+                    || manifest.policy_sha256.is_none())
+            {
+                return Err(HandoffError::BadManifest(format!(
+                    "the {what} reference is inconsistent"
+                )));
+            }
         }
         manifest
             .digest()

@@ -13,6 +13,7 @@ pub mod handoff;
 pub mod key_delta;
 pub mod key_sets;
 mod lines;
+pub mod load;
 pub mod route_sets;
 
 use schemars::JsonSchema;

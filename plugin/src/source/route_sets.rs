@@ -259,9 +259,7 @@ mod tests {
         for piece in split.routes.chunks(piece) {
             loader.feed(piece);
             while !loader.wants_piece() && !loader.is_drained() {
-                loader
-                    .step(&mut frame, budget)
-                    .map_err(|e| e.to_string())?;
+                loader.step(&mut frame, budget).map_err(|e| e.to_string())?;
             }
         }
         loader.finish(&mut frame).map_err(|e| e.to_string())?;
@@ -273,7 +271,11 @@ mod tests {
         let text = policy();
         let whole = Engine::from_json(text.as_bytes()).unwrap();
         let split = split(text.as_bytes()).unwrap();
-        assert!(split.frame.len() < 400, "{}", String::from_utf8_lossy(&split.frame));
+        assert!(
+            split.frame.len() < 400,
+            "{}",
+            String::from_utf8_lossy(&split.frame)
+        );
         assert_eq!(split.routes.iter().filter(|&&b| b == b'\n').count(), 303);
         let engine = load(&split, 1000, 7).unwrap();
         assert_eq!(engine.route_count(), whole.route_count());
@@ -297,7 +299,12 @@ mod tests {
         let good = split(text.as_bytes()).unwrap();
         // A route changed in transit: still well-formed, no longer what was published.
         let mut changed = good.clone();
-        let at = changed.routes.windows(4).position(|w| w == b"/p7/").unwrap() + 2;
+        let at = changed
+            .routes
+            .windows(4)
+            .position(|w| w == b"/p7/")
+            .unwrap()
+            + 2;
         changed.routes[at] = b'8';
         let digest = PolicyDigest::of(&good.routes);
         let mut frame = PolicyConfig::parse_json(&changed.frame).unwrap();
