@@ -522,8 +522,7 @@ fn a_worker_started_after_the_publication_serves_it_from_its_first_request() {
 
 #[test]
 fn a_policy_larger_than_one_shared_data_piece_is_fetched_and_assembled() {
-    // Just over 5 MiB: six 1 MiB Range requests; the route set takes two shared-data pieces
-    // (4 MiB each at most), the frame one.
+    // Just over 5 MiB: six 1 MiB Range requests.
     let big = policy_with("billing", 66_000);
     assert!(big.len() > 5 * 1024 * 1024, "{} bytes", big.len());
     let files = Arc::new(Mutex::new(Files::default()));
@@ -532,15 +531,21 @@ fn a_policy_larger_than_one_shared_data_piece_is_fetched_and_assembled() {
     let mut envoy = Envoy::start_with(server.addr, FETCH_MIB);
     envoy.run(300);
     assert_eq!(envoy.orders(), ["billing", "billing"]);
-    assert_eq!(
-        envoy.process.shared_keys("trieguard"),
-        [
-            "trieguard.policy.main",
-            "trieguard.policy.main.1.0",
-            "trieguard.policy.main.1.routes.0",
-            "trieguard.policy.main.1.routes.1"
-        ]
-    );
+    // The frame in one piece; the route set in 256 KiB pieces.
+    let keys = envoy.process.shared_keys("trieguard");
+    let split = trieguard::source::route_sets::split(&big).unwrap();
+    let route_pieces = split
+        .routes
+        .len()
+        .div_ceil(trieguard::source::handoff::SET_PIECE_BYTES);
+    assert!(route_pieces > 16, "{route_pieces}");
+    let mut expected = vec![
+        "trieguard.policy.main".to_owned(),
+        "trieguard.policy.main.1.0".to_owned(),
+    ];
+    expected.extend((0..route_pieces).map(|i| format!("trieguard.policy.main.1.routes.{i}")));
+    expected.sort();
+    assert_eq!(keys, expected);
     // The digest file, six Range requests, then 304s.
     assert!(server.requests.load(Ordering::SeqCst) > 6);
     assert_eq!(envoy.service_counter("published"), 1);

@@ -228,6 +228,9 @@ pub(crate) struct Freeze {
     /// The new index of each root copied so far.
     new_roots: Vec<u32>,
     copy: FrozenBuilder,
+    /// The build form's nodes once copied, freed a bounded number per step (each owns its
+    /// child list: 100k of them take milliseconds to free at once).
+    discard: Vec<Node>,
     finishing: Option<FrozenPathsBuild>,
     failed: Option<InsertError>,
 }
@@ -240,6 +243,7 @@ impl Freeze {
             arena,
             roots,
             copy: FrozenBuilder::default(),
+            discard: Vec::new(),
             finishing: None,
             failed: None,
         }
@@ -255,6 +259,7 @@ impl Freeze {
             match self.copy_some(&mut budget) {
                 Ok(false) => return false,
                 Ok(true) => {
+                    self.discard = std::mem::take(&mut self.arena.nodes);
                     self.arena = PathArena::default();
                     let FrozenBuilder {
                         nodes,
@@ -276,6 +281,14 @@ impl Freeze {
                     self.failed = Some(error);
                     return true;
                 }
+            }
+        }
+        if !self.discard.is_empty() {
+            let keep = self.discard.len().saturating_sub(budget);
+            budget -= self.discard.len() - keep;
+            self.discard.truncate(keep);
+            if budget == 0 {
+                return false;
             }
         }
         self.finishing

@@ -83,6 +83,13 @@ impl<T> ChunkedVec<T> {
         }
     }
 
+    /// Removes and returns the last chunk (for freeing a large list a chunk at a time).
+    pub(crate) fn pop_chunk(&mut self) -> Option<Vec<T>> {
+        let chunk = self.chunks.pop()?;
+        self.len = self.len.saturating_sub(chunk.len());
+        Some(chunk)
+    }
+
     /// Gives back the unused end of the last chunk (a shrink in place).
     pub(crate) fn shrink_to_fit(&mut self) {
         if let Some(last) = self.chunks.last_mut() {

@@ -23,6 +23,7 @@ pub mod client_cert;
 mod keys;
 pub mod normalize;
 pub mod request;
+mod retire;
 pub(crate) mod route;
 pub(crate) mod split;
 pub mod util;
@@ -39,6 +40,7 @@ use auth::{AuthOutcome, Provider};
 pub use build::EngineBuild;
 use chunked::ChunkedVec;
 pub use request::{Allow, Decision, Deny, Request, RequestNeeds};
+pub use retire::RetiredEngine;
 use route::CompiledRoute;
 
 /// A policy compiled for lookups; immutable after [`Engine::compile`] and shared by every

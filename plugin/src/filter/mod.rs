@@ -21,9 +21,10 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use crate::config::FailMode;
-use crate::engine::{Decision, Deny, Engine, Request, RequestNeeds};
+use crate::engine::{Decision, Deny, Engine, Request, RequestNeeds, RetiredEngine};
 use crate::metrics::MetricIds;
 use crate::source::PluginConfiguration;
+use crate::source::load::SLICE_UNITS;
 
 mod clock;
 mod named_metrics;
@@ -36,7 +37,14 @@ use worker_source::WorkerSource;
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_root_context_id| -> Box<dyn RootContext> {
-        Box::new(TrieguardRoot { engine: None, source: None, service: None, fast_ticks: false })
+        Box::new(TrieguardRoot {
+            engine: None,
+            source: None,
+            service: None,
+            fast_ticks: false,
+            retired: Vec::new(),
+            freeing: None,
+        })
     });
 }}
 
@@ -52,8 +60,13 @@ struct TrieguardRoot {
     source: Option<WorkerSource>,
     /// Set in the singleton service VM (`fetch_policy`).
     service: Option<PolicyService>,
-    /// True while the tick period is shortened for a key set being loaded.
+    /// True while the tick period is shortened for a publication being loaded or an old
+    /// engine being freed.
     fast_ticks: bool,
+    /// Engines replaced by a newer policy; streams that started with one may still use it.
+    retired: Vec<Rc<Shared>>,
+    /// A retired engine no stream uses any more, freed a slice per tick.
+    freeing: Option<RetiredEngine>,
 }
 
 /// What every stream of a configuration shares.
@@ -100,11 +113,23 @@ impl TrieguardRoot {
             .and_then(|shared| shared.engine.try_borrow_mut().ok());
         let replacement = source.check(serving.as_deref_mut());
         drop(serving);
-        if let Some(engine) = replacement {
-            self.engine = Some(Rc::new(Shared::new(engine)));
+        let swapped = replacement.is_some();
+        if let Some(engine) = replacement
+            && let Some(old) = self.engine.replace(Rc::new(Shared::new(engine)))
+        {
+            self.retired.push(old);
         }
-        // While a key set loads, a slice per millisecond; otherwise a look per check interval.
         let loading = source.is_loading();
+        // Loading comes first; an old engine is freed a slice per tick in the ticks after.
+        if !loading && !swapped {
+            self.free_retired();
+        }
+        // While a publication loads or an old engine is freed, a slice per millisecond;
+        // otherwise a look per check interval (which also frees an engine a stream held).
+        let loading = loading || self.freeing.is_some() || swapped;
+        let Some(source) = self.source.as_ref() else {
+            return;
+        };
         if loading != self.fast_ticks {
             let period = if loading {
                 std::time::Duration::from_millis(1)
@@ -115,6 +140,23 @@ impl TrieguardRoot {
                 Ok(()) => self.fast_ticks = loading,
                 Err(status) => log::warn!("trieguard: cannot set the tick period: {status:?}"),
             }
+        }
+    }
+
+    /// Frees one slice of a retired engine that no stream uses any more.
+    fn free_retired(&mut self) {
+        if self.freeing.is_none()
+            && let Some(unused) = self.retired.iter().position(|r| Rc::strong_count(r) == 1)
+        {
+            let retired = self.retired.swap_remove(unused);
+            if let Ok(shared) = Rc::try_unwrap(retired) {
+                self.freeing = Some(RetiredEngine::new(shared.engine.into_inner()));
+            }
+        }
+        if let Some(freeing) = self.freeing.as_mut()
+            && freeing.step(SLICE_UNITS)
+        {
+            self.freeing = None;
         }
     }
 }

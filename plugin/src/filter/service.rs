@@ -199,10 +199,10 @@ impl PolicyService {
         let pieces = handoff::pieces(main_bytes)
             .enumerate()
             .map(|(index, piece)| (handoff::piece_key(&name, generation, index), piece));
-        let route_pieces = handoff::pieces(route_bytes)
+        let route_pieces = handoff::set_pieces(route_bytes)
             .enumerate()
             .map(|(index, piece)| (handoff::routes_piece_key(&name, generation, index), piece));
-        let key_pieces = handoff::pieces(key_bytes)
+        let key_pieces = handoff::set_pieces(key_bytes)
             .enumerate()
             .map(|(index, piece)| (handoff::keys_piece_key(&name, generation, index), piece));
         for (key, piece) in pieces.chain(route_pieces).chain(key_pieces) {

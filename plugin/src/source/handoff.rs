@@ -14,6 +14,9 @@ use super::digest::PolicyDigest;
 
 /// Bytes per shared-data piece: one copy per hostcall stays small next to the VM's memory.
 pub const SHARED_PIECE_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes per piece of a route set or key set: a worker reads one piece per slice while
+/// another policy serves, so a piece must copy in well under a millisecond.
+pub const SET_PIECE_BYTES: usize = 256 * 1024;
 
 /// The key of a source's manifest.
 pub fn manifest_key(name: &str) -> String {
@@ -52,12 +55,12 @@ pub struct PiecesRef {
 }
 
 impl PiecesRef {
-    /// The reference to `bytes`.
+    /// The reference to `bytes`, published in [`SET_PIECE_BYTES`] pieces.
     pub fn of(bytes: &[u8]) -> Self {
         Self {
             sha256: PolicyDigest::of(bytes).to_hex(),
             size: bytes.len(),
-            pieces: bytes.len().div_ceil(SHARED_PIECE_BYTES),
+            pieces: bytes.len().div_ceil(SET_PIECE_BYTES),
         }
     }
 }
@@ -183,7 +186,7 @@ impl Manifest {
         }
         for (what, part) in [("key set", &manifest.keys), ("route set", &manifest.routes)] {
             if let Some(part) = part
-                && (part.pieces != part.size.div_ceil(SHARED_PIECE_BYTES)
+                && (part.pieces != part.size.div_ceil(SET_PIECE_BYTES)
                     || PolicyDigest::parse_hex(&part.sha256).is_none()
                     || manifest.policy_sha256.is_none())
             {
@@ -256,6 +259,11 @@ impl DeltaRef {
 /// The pieces of `policy`, in order.
 pub fn pieces(policy: &[u8]) -> impl Iterator<Item = &[u8]> {
     policy.chunks(SHARED_PIECE_BYTES)
+}
+
+/// The pieces of a route set or key set, in order.
+pub fn set_pieces(set: &[u8]) -> impl Iterator<Item = &[u8]> {
+    set.chunks(SET_PIECE_BYTES)
 }
 
 #[cfg(test)]

@@ -119,6 +119,17 @@ impl KeySetLoader {
         Ok(done)
     }
 
+    /// Frees up to `budget` entries of the consumer-name index built while loading (one
+    /// string per distinct consumer: a million of them take milliseconds to free at once);
+    /// true once it is empty. Call when drained, before [`Self::finish`].
+    pub fn release(&mut self, budget: usize) -> bool {
+        self.consumer_slot
+            .extract_if(|_, _| true)
+            .take(budget.max(1))
+            .for_each(drop);
+        self.consumer_slot.is_empty()
+    }
+
     /// Checks the whole key set against its digest once every line is in.
     pub fn finish(self) -> Result<(), KeySetError> {
         self.lines

@@ -2,7 +2,9 @@
 //! (`source::key_sets`) and route sets (`source::route_sets`) of a full publication.
 //!
 //! Pieces arrive one per hostcall; a line may straddle two of them. The bytes count only once
-//! [`LineFeed::finish`] has checked their SHA-256 against the manifest's.
+//! [`LineFeed::finish`] has checked their SHA-256 against the manifest's. The digest is computed
+//! over each line as it is taken, so its cost is spread over the slices that take the lines
+//! instead of falling on the one that reads a piece.
 
 use super::digest::PolicyDigest;
 
@@ -42,7 +44,6 @@ impl LineFeed {
 
     /// Takes the next piece.
     pub(crate) fn feed(&mut self, piece: &[u8]) {
-        self.hasher.update(piece);
         self.received = self.received.saturating_add(piece.len());
         self.pending.drain(..self.consumed.min(self.pending.len()));
         self.consumed = 0;
@@ -67,6 +68,7 @@ impl LineFeed {
     pub(crate) fn next_line(&mut self) -> Option<(usize, &[u8])> {
         let rest = self.pending.get(self.consumed..)?;
         let end = rest.iter().position(|&b| b == b'\n')?;
+        self.hasher.update(rest.get(..=end)?);
         let line = rest.get(..end)?;
         self.consumed = self.consumed.saturating_add(end + 1);
         self.line += 1;
@@ -74,7 +76,11 @@ impl LineFeed {
     }
 
     /// Checks the whole text against its digest once every line is taken.
-    pub(crate) fn finish(self) -> Result<(), Mismatch> {
+    pub(crate) fn finish(mut self) -> Result<(), Mismatch> {
+        // Bytes after the last line break (a set the service wrote always ends with one).
+        if let Some(rest) = self.pending.get(self.consumed..) {
+            self.hasher.update(rest);
+        }
         let got = PolicyDigest::from_sha256(self.hasher.finish().as_ref());
         if self.received != self.expected_size || got.is_none() || got != self.expected {
             return Err(Mismatch {
