@@ -75,6 +75,8 @@ pub(crate) struct AuthorityKeyId<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Extensions<'a> {
     pub(crate) basic_constraints: Option<BasicConstraints>,
+    /// basicConstraints is marked critical (RFC 5280 §4.2.1.9 requires it in CA certificates).
+    pub(crate) basic_constraints_critical: bool,
     pub(crate) key_usage: Option<KeyUsage>,
     /// `ExtKeyUsageSyntax` contents: a sequence of OIDs (validated).
     pub(crate) ext_key_usage: Option<&'a [u8]>,
@@ -116,6 +118,8 @@ pub(crate) struct Cert<'a> {
     pub(crate) not_after: UnixTime,
     /// DER of the SubjectPublicKeyInfo (tag included).
     pub(crate) spki: &'a [u8],
+    /// A version 3 certificate: RFC 5280 §4.2.1.9 lets only its basicConstraints make it a CA.
+    pub(crate) is_v3: bool,
     pub(crate) extensions: Extensions<'a>,
 }
 
@@ -189,6 +193,7 @@ impl<'a> Cert<'a> {
             not_before,
             not_after,
             spki: spki.raw,
+            is_v3: version == 2,
             extensions,
         })
     }
@@ -258,7 +263,10 @@ fn parse_extensions(contents: &[u8]) -> DerResult<Extensions<'_>> {
         }
         seen.push(id);
         match id {
-            oid::BASIC_CONSTRAINTS => out.basic_constraints = Some(parse_basic_constraints(value)?),
+            oid::BASIC_CONSTRAINTS => {
+                out.basic_constraints = Some(parse_basic_constraints(value)?);
+                out.basic_constraints_critical = critical;
+            }
             oid::KEY_USAGE => out.key_usage = Some(parse_key_usage(value)?),
             oid::EXT_KEY_USAGE => out.ext_key_usage = Some(parse_ext_key_usage(value)?),
             oid::SUBJECT_ALT_NAME => {

@@ -244,6 +244,22 @@ pub enum ChainError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A presented certificate names an empty issuer: RFC 5280 §4.1.2.4 requires a non-empty
+    /// distinguished name there, and §4.1.2.6 a non-empty subject in every CA certificate, so no
+    /// CA can have issued it.
+    #[error("empty issuer name: no CA has an empty subject (RFC 5280 §4.1.2.4) ({subject})")]
+    EmptyIssuerName {
+        /// The certificate.
+        subject: String,
+    },
+    /// A CA certificate (an intermediate or the anchor) has a basicConstraints extension that
+    /// is not marked critical (RFC 5280 §4.2.1.9: MUST be critical in CA certificates), and the
+    /// trust store requires it (`require_critical_basic_constraints`).
+    #[error("basicConstraints of a CA not marked critical (RFC 5280 §4.2.1.9) ({subject})")]
+    NonCriticalBasicConstraints {
+        /// The CA.
+        subject: String,
+    },
     /// basicConstraints and keyUsage disagree about whether the certificate is a CA: keyCertSign
     /// without cA TRUE (RFC 5280 §4.2.1.3), or a pathLenConstraint without cA TRUE (§4.2.1.9).
     #[error("inconsistent CA extensions: {reason} ({subject})")]
@@ -325,6 +341,8 @@ impl ChainError {
             ChainError::AnyExtendedKeyUsageOnly { .. } => "any_extended_key_usage",
             ChainError::IssuerNotClientAuth { .. } => "issuer_not_client_auth",
             ChainError::InconsistentCaExtensions { .. } => "inconsistent_ca_extensions",
+            ChainError::EmptyIssuerName { .. } => "empty_issuer_name",
+            ChainError::NonCriticalBasicConstraints { .. } => "non_critical_basic_constraints",
         }
     }
 
@@ -349,7 +367,9 @@ impl ChainError {
             | ChainError::CriticalKeyIdentifier { .. }
             | ChainError::MalformedSubjectName { .. }
             | ChainError::IssuerNotClientAuth { .. }
-            | ChainError::InconsistentCaExtensions { .. } => 3,
+            | ChainError::InconsistentCaExtensions { .. }
+            | ChainError::EmptyIssuerName { .. }
+            | ChainError::NonCriticalBasicConstraints { .. } => 3,
             ChainError::UnsupportedPublicKey { .. }
             | ChainError::UnsupportedSignatureAlgorithm { .. }
             | ChainError::KeyAlgorithmMismatch { .. } => 4,

@@ -24,6 +24,11 @@ pub struct ValidationOptions {
     /// Refuse a presented CA certificate (basicConstraints cA TRUE) without subjectKeyIdentifier
     /// (RFC 5280 §4.2.1.2: MUST be present). Default `true`.
     pub require_subject_key_id: bool,
+    /// Refuse a CA certificate on the path (an intermediate, or a v3 trust anchor) whose
+    /// basicConstraints is not marked critical (RFC 5280 §4.2.1.9: conforming CAs MUST mark it
+    /// critical in CA certificates). Default `true`; turn off for a legacy root or CA that wrote
+    /// it non-critical.
+    pub require_critical_basic_constraints: bool,
     /// Accept anyExtendedKeyUsage in place of id-kp-clientAuth (RFC 5280 §4.2.1.12 allows an
     /// application that needs one purpose to refuse it). Default `false`.
     pub allow_any_extended_key_usage: bool,
@@ -38,6 +43,7 @@ impl Default for ValidationOptions {
             require_client_auth_eku: false,
             require_authority_key_id: true,
             require_subject_key_id: true,
+            require_critical_basic_constraints: true,
             allow_any_extended_key_usage: false,
             profile_checks: true,
         }

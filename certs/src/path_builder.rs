@@ -242,7 +242,7 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
             check_issuer_constraints(
                 anchor.basic_constraints,
                 anchor.key_usage,
-                true,
+                !anchor.is_v3,
                 below,
                 || anchor.subject_text.clone(),
             )
@@ -251,8 +251,16 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
             if !store.options.profile_checks {
                 return Ok(());
             }
-            profile::check_issuer_eku(anchor.ext_key_usage.as_deref(), &store.options, || {
-                anchor.subject_text.clone()
+            profile::check_issuer_basic_constraints(
+                anchor.basic_constraints.is_some(),
+                anchor.basic_constraints_critical,
+                &store.options,
+                || anchor.subject_text.clone(),
+            )
+            .and_then(|()| {
+                profile::check_issuer_eku(anchor.ext_key_usage.as_deref(), &store.options, || {
+                    anchor.subject_text.clone()
+                })
             })
         })
         .and_then(|()| self.link(child, IssuerRef::Anchor(ai)))
@@ -291,11 +299,19 @@ impl<'s, 'c, 'l> Search<'s, 'c, 'l> {
                 if !self.store.options.profile_checks {
                     return Ok(());
                 }
-                profile::check_issuer_eku(
-                    issuer.extensions.ext_key_usage,
+                profile::check_issuer_basic_constraints(
+                    issuer.extensions.basic_constraints.is_some(),
+                    issuer.extensions.basic_constraints_critical,
                     &self.store.options,
                     || issuer.subject_text(),
                 )
+                .and_then(|()| {
+                    profile::check_issuer_eku(
+                        issuer.extensions.ext_key_usage,
+                        &self.store.options,
+                        || issuer.subject_text(),
+                    )
+                })
                 .and_then(|()| profile::check_presented(issuer, &self.store.options))
             })
             .and_then(|()| self.link(child, IssuerRef::Presented(ci)))

@@ -71,8 +71,23 @@ pub(crate) fn check_issuer_eku(
     }
 }
 
+/// RFC 5280 §4.2.1.9 for a CA on the path (an intermediate or the anchor): its basicConstraints,
+/// when present, is marked critical, unless the options tolerate a non-critical one. An absent
+/// basicConstraints is judged by `verify::check_issuer_constraints`.
+pub(crate) fn check_issuer_basic_constraints(
+    present: bool,
+    critical: bool,
+    options: &ValidationOptions,
+    subject: impl FnOnce() -> String,
+) -> Result<(), ChainError> {
+    if present && !critical && options.require_critical_basic_constraints {
+        return Err(ChainError::NonCriticalBasicConstraints { subject: subject() });
+    }
+    Ok(())
+}
+
 /// The profile rules of a presented certificate (the leaf or an intermediate; trust anchors are
-/// configuration and exempt): keyCertSign and pathLenConstraint only with cA TRUE; key
+/// configuration and exempt): a non-empty issuer name; keyCertSign and pathLenConstraint only with cA TRUE; key
 /// identifiers never critical; authorityKeyIdentifier present
 /// unless self-issued, and subjectKeyIdentifier present on a CA, when the options require them;
 /// every subject commonName a correctly encoded DirectoryString.
@@ -81,6 +96,14 @@ pub(crate) fn check_presented(
     options: &ValidationOptions,
 ) -> Result<(), ChainError> {
     let ext = &cert.extensions;
+    // RFC 5280 §4.1.2.4: the issuer field MUST contain a non-empty distinguished name (and
+    // §4.1.2.6 gives every CA a non-empty subject), so an empty one can only chain to a CA that
+    // breaks the profile.
+    if name_contents(cert.issuer).is_empty() {
+        return Err(ChainError::EmptyIssuerName {
+            subject: cert.subject_text(),
+        });
+    }
     if let Some(extension) = ext.critical_key_identifier {
         return Err(ChainError::CriticalKeyIdentifier {
             subject: cert.subject_text(),

@@ -32,6 +32,10 @@ pub(crate) struct Anchor {
     pub(crate) not_before: UnixTime,
     pub(crate) not_after: UnixTime,
     pub(crate) basic_constraints: Option<BasicConstraints>,
+    /// basicConstraints is marked critical.
+    pub(crate) basic_constraints_critical: bool,
+    /// A version 3 certificate (a v1 root may lack basicConstraints, a v3 one may not).
+    pub(crate) is_v3: bool,
     pub(crate) key_usage: Option<KeyUsage>,
     /// The anchor's subjectKeyIdentifier (orders issuer candidates).
     pub(crate) subject_key_id: Option<Vec<u8>>,
@@ -116,6 +120,8 @@ impl TrustStore {
                 not_before: cert.not_before,
                 not_after: cert.not_after,
                 basic_constraints: cert.extensions.basic_constraints,
+                basic_constraints_critical: cert.extensions.basic_constraints_critical,
+                is_v3: cert.is_v3,
                 key_usage: cert.extensions.key_usage,
                 subject_key_id: cert.extensions.subject_key_id.map(<[u8]>::to_vec),
                 name_constraints: cert

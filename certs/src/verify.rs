@@ -160,13 +160,15 @@ fn check_client_auth_usage(leaf: &Cert<'_>) -> Result<(), ChainError> {
 }
 
 /// The CA checks on an issuer (RFC 5280 §6.1.4, applied to each intermediate and to the anchor):
-/// (k) basicConstraints present with cA true — for an anchor an absent basicConstraints is
-/// tolerated (v1 roots); (l)/(m) pathLenConstraint at least the number of non-self-issued
-/// intermediates below; (n) keyUsage, if present, asserts keyCertSign.
+/// (k) basicConstraints present with cA true — only a trust anchor that is not a version 3
+/// certificate (`v1_anchor`: a v1 root cannot carry extensions) may lack it; a v3 certificate
+/// without it MUST NOT verify certificate signatures (§4.2.1.9), anchor or not; (l)/(m)
+/// pathLenConstraint at least the number of non-self-issued intermediates below; (n) keyUsage, if
+/// present, asserts keyCertSign.
 pub(crate) fn check_issuer_constraints(
     basic_constraints: Option<BasicConstraints>,
     key_usage: Option<KeyUsage>,
-    is_anchor: bool,
+    v1_anchor: bool,
     below: usize,
     subject: impl Fn() -> String,
 ) -> Result<(), ChainError> {
@@ -182,7 +184,7 @@ pub(crate) fn check_issuer_constraints(
                 });
             }
         }
-        None if is_anchor => {}
+        None if v1_anchor => {}
         _ => return Err(ChainError::NotCa { subject: subject() }),
     }
     if key_usage.is_some_and(|ku| !ku.has(KeyUsage::KEY_CERT_SIGN)) {
