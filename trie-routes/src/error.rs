@@ -87,6 +87,10 @@ pub enum PatternError {
         /// The catch-all's name.
         name: String,
     },
+    /// A template cannot ignore case: Envoy ignores `case_sensitive` for URI templates, and
+    /// trieguard follows it by refusing the combination instead of guessing.
+    #[error("only exact, prefix and path_separated_prefix matches can ignore case, not templates")]
+    CaseInsensitiveTemplate,
     /// More parameters than [`MAX_TEMPLATE_PARAMS`](crate::limits::MAX_TEMPLATE_PARAMS).
     #[error("template has {count} parameters, the limit is {limit}")]
     TooManyParams {
