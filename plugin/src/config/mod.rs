@@ -196,6 +196,11 @@ pub struct MatchConfig<'a> {
     /// `/users/{id}/orders`, `/static/{*rest}`.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub template: Option<Text<'a>>,
+    /// `false`: the `exact`, `prefix` or `path_separated_prefix` pattern is compared with the
+    /// path ASCII-case-insensitively (Envoy's `case_sensitive`); not allowed with `template`.
+    /// Absent or `true`: case-sensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_sensitive: Option<bool>,
     /// Allowed methods (upper-case); absent means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub methods: Option<Box<[String]>>,
