@@ -1,11 +1,11 @@
 //! Envoy's router vs the same route table imported by `trieguard import-envoy`.
 //!
 //! A seeded generator writes a random Envoy route table (several virtual hosts with exact,
-//! `*.suffix` and `*` domains; overlapping prefixes, routes shadowed by broader ones declared
-//! earlier, exact paths, `path_separated_prefix`, `case_sensitive: false` (patterns with
-//! letters in mixed case, also on URI templates, where Envoy ignores it), header predicates
-//! exact/prefix/present/absent, `:method`) and random requests aimed to hit, nearly miss and
-//! miss its routes (also in another letter case). Each request goes to
+//! `*.suffix`, `*-x.suffix`, `prefix*` and `*` domains; overlapping prefixes, routes shadowed
+//! by broader ones declared earlier, exact paths, `path_separated_prefix`, `case_sensitive:
+//! false` (patterns with letters in mixed case, also on URI templates, where Envoy ignores
+//! it), header predicates exact/prefix/present/absent, `:method`) and random requests aimed
+//! to hit, nearly miss and miss its routes (also in another letter case). Each request goes to
 //!
 //! - **native** Envoy 1.40, where every route answers `direct_response` with its own name
 //!   (and no route is Envoy's empty 404),
@@ -274,6 +274,12 @@ fn generate(rng: &mut Rng) -> Table {
         vec!["*.shop.example.com".into(), "shop.test".into()],
         vec!["*.a-b.test".into(), "exact.a-b.test".into()],
         vec!["api.*".into(), "shop-*".into(), "api.eu.*".into()],
+        // Partial-label suffix wildcards, overlapping `*.example.com` and `shop.test`.
+        vec![
+            "*-x.test".into(),
+            "*-shop.example.com".into(),
+            "*hop.test".into(),
+        ],
     ];
     let mut hosts: Vec<VirtualHost> = domain_sets
         .into_iter()
@@ -374,6 +380,17 @@ fn host_near(rng: &mut Rng, table: &Table) -> String {
             1 => format!("deep.er.{suffix}"),
             _ => format!("{}.{suffix}", rng.pick(&["api", "m", "shop", "x-1"])),
         },
+        None if domain.starts_with('*') && domain != "*" => {
+            // A partial-label suffix: `-x.test` of `*-x.test`.
+            let suffix = &domain[1..];
+            match rng.below(6) {
+                0 => suffix.trim_start_matches('-').to_owned(),
+                1 => suffix.to_owned(),
+                2 => format!("deep.er{suffix}"),
+                3 => format!("a.{}", suffix.trim_start_matches('-')),
+                _ => format!("{}{suffix}", rng.pick(&["api", "m", "s", "x-1"])),
+            }
+        }
         None if domain.ends_with('*') && domain != "*" => {
             let prefix = domain.trim_end_matches('*');
             match rng.below(5) {
@@ -764,6 +781,18 @@ fn imported_tables_route_like_envoy() {
         .flat_map(|h| &h.routes)
         .map(|r| (r.name.as_str(), r))
         .collect();
+    // Requests routed in a virtual host that only partial-label suffix wildcards select.
+    let mut partial_host = 0;
+    let partial_routes: std::collections::HashSet<&str> = table
+        .hosts
+        .iter()
+        .filter(|h| {
+            h.domains
+                .iter()
+                .all(|d| d.starts_with('*') && !d.starts_with("*.") && d != "*")
+        })
+        .flat_map(|h| h.routes.iter().map(|r| r.name.as_str()))
+        .collect();
     let mut first: Option<(usize, [Choice; 3])> = None;
     let mut diverging = 0;
     for (i, req) in requests.iter().enumerate() {
@@ -772,6 +801,9 @@ fn imported_tables_route_like_envoy() {
                 Ok(None) => unrouted += 1,
                 Ok(Some(name)) => {
                     routed += 1;
+                    if partial_routes.contains(name.as_str()) {
+                        partial_host += 1;
+                    }
                     let taken = by_name.get(name.as_str());
                     if taken.is_some_and(|r| {
                         r.case_insensitive
@@ -793,13 +825,14 @@ fn imported_tables_route_like_envoy() {
     let Some((i, choices)) = first else {
         eprintln!(
             "all agree: {routed} routed ({other_case} by a case-insensitive route to a path in \
-             another case), {unrouted} without a route, in {:.1} s",
+             another case, {partial_host} in the host of partial-label wildcards), {unrouted} \
+             without a route, in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        // The requests really exercise both outcomes, and case folding.
+        // The requests really exercise both outcomes, case folding and partial wildcards.
         assert!(
-            routed > REQUESTS / 3 && unrouted > REQUESTS / 40 && other_case > 0,
-            "{routed} / {unrouted} / {other_case}"
+            routed > REQUESTS / 3 && unrouted > REQUESTS / 60 && other_case > 0 && partial_host > 0,
+            "{routed} / {unrouted} / {other_case} / {partial_host}"
         );
         return;
     };

@@ -17,8 +17,12 @@ pub enum HostError {
         /// The limit.
         limit: usize,
     },
-    /// A `*` appears anywhere but as a whole leading label (`*.example.com`) or alone (`*`).
-    #[error("`*` is only allowed as the whole first label (`*.example.com`) or alone (`*`)")]
+    /// A `*` appears anywhere but at the start (`*.example.com`, `*-x.example.com`), at the
+    /// end (`api.*`) or alone (`*`).
+    #[error(
+        "`*` is only allowed at the start (`*.example.com`, `*-x.example.com`), at the end \
+         (`api.*`) or alone (`*`)"
+    )]
     MisplacedWildcard,
     /// The pattern has an empty label (`a..b`, a leading dot, or `*.` with nothing after it).
     #[error("host pattern has an empty label")]

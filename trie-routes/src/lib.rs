@@ -9,7 +9,8 @@
 //! host's path trie only (as in Envoy, there is no fallback to a less specific host):
 //!
 //! 1. the port and one trailing dot are dropped and the host is lower-cased; an exact name
-//!    wins, else the longest `*.suffix`, else `*` (see [`host`]);
+//!    wins, else the longest `*.suffix` or `*-partial.suffix`, else the longest `prefix*`,
+//!    else `*` (see [`host`]);
 //! 2. the path up to `?` or `#` (the query string never takes part) is looked up in the
 //!    host's hash table of exact routes (exact paths and templates without parameters);
 //! 3. the host's path trie, which holds only templates and prefixes, is searched depth-first

@@ -13,7 +13,16 @@
 use proptest::prelude::*;
 use trie_routes::{MatchBuffer, PathMatch, RouteError, RouteSpec, RouteTrie, RouteTrieBuilder};
 
-const HOSTS: &[&str] = &["*", "a.com", "*.a.com", "*.b.a.com", "b.a.com", "A.com."];
+const HOSTS: &[&str] = &[
+    "*",
+    "a.com",
+    "*.a.com",
+    "*.b.a.com",
+    "b.a.com",
+    "A.com.",
+    "*-b.a.com",
+    "*b.a.com",
+];
 const AUTHORITIES: &[&str] = &[
     "a.com",
     "x.a.com",
@@ -25,6 +34,11 @@ const AUTHORITIES: &[&str] = &[
     ".a.com",
     "x..a.com",
     "B.A.com:1",
+    "x-b.a.com",
+    "xb.a.com",
+    "-b.a.com",
+    "c.x-B.a.com",
+    "x.-b.a.com",
 ];
 const LITERALS: &[&str] = &["a", "b", "ab", "", "x", "A", "aB"];
 const REQUEST_SEGMENTS: &[&str] = &[
@@ -130,9 +144,10 @@ fn host_rank(pattern: &str, host: &str) -> Option<(u8, usize)> {
     if pattern == "*" {
         return Some((2, 0));
     }
+    // `*.suffix` and `*-partial.suffix`: something in front, and no empty label anywhere.
     if let Some(suffix) = pattern.strip_prefix('*') {
         let front = host.strip_suffix(suffix)?;
-        let ok = !front.is_empty() && front.split('.').all(|l| !l.is_empty());
+        let ok = !front.is_empty() && host.split('.').all(|l| !l.is_empty());
         return ok.then_some((1, usize::MAX - suffix.len()));
     }
     (pattern == host).then_some((0, 0))

@@ -200,20 +200,25 @@ fn regex_case_insensitive_values_and_other_pseudo_headers_are_listed() {
 }
 
 #[test]
-fn domains_exact_suffix_prefix_and_any_are_kept_partial_labels_and_ports_listed() {
+fn domains_exact_suffix_partial_prefix_and_any_are_kept_ports_and_inner_wildcards_listed() {
     let text = r#"{"virtual_hosts": [
-        {"name": "a", "domains": ["API.example.com", "*.example.com", "www.*", "*-x.example.com", "h:8080"],
+        {"name": "a", "domains": ["API.example.com", "*.example.com", "www.*", "*-X.example.com", "h:8080", "a.*.b"],
          "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "a"}}]},
         {"name": "b", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "b"}}]}]}"#;
     let i = import_ok(text);
     assert_eq!(
         i.policy["hosts"][0]["domains"],
-        json!(["api.example.com", "*.example.com", "www.*"])
+        json!([
+            "api.example.com",
+            "*.example.com",
+            "www.*",
+            "*-x.example.com"
+        ])
     );
     assert_eq!(i.policy["hosts"][1]["domains"], json!(["*"]));
     assert_eq!(
         skipped_paths(&i),
-        ["virtual_hosts[0].domains[3]", "virtual_hosts[0].domains[4]"]
+        ["virtual_hosts[0].domains[4]", "virtual_hosts[0].domains[5]"]
     );
     // Unnamed routes get ids from their virtual host and index; the port note is given.
     assert_eq!(i.policy["hosts"][0]["routes"][0]["id"], "a-0");

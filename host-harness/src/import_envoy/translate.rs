@@ -164,8 +164,12 @@ impl Translator {
                 && !prefix.starts_with('.')
                 && !prefix.contains("..")
         });
+        // `*.suffix`, or `*-x.suffix`: a partial-label suffix wildcard (the `*` ends inside
+        // the first label), which trieguard ranks with the others by suffix length, as Envoy.
         let ok = lower == "*"
-            || lower.strip_prefix("*.").is_some_and(fits)
+            || lower
+                .strip_prefix('*')
+                .is_some_and(|rest| fits(rest.strip_prefix('.').unwrap_or(rest)))
             || prefix_wildcard
             || fits(&lower);
         if ok {
@@ -174,8 +178,8 @@ impl Translator {
             self.untranslatable.push(finding(
                 path,
                 format!(
-                    "domain {domain:?}: trieguard has exact names, `*.suffix`, `prefix*` and `*` \
-                     (no partial-label suffix wildcards or ports): domain skipped"
+                    "domain {domain:?}: trieguard has exact names, `*.suffix`, `*-partial.suffix`, \
+                     `prefix*` and `*` (no ports, no other wildcards): domain skipped"
                 ),
             ));
             None

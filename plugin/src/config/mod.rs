@@ -95,8 +95,9 @@ impl Precedence {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
-    /// Domains served by this entry: exact names, `*.suffix` wildcards or `*` (default entry).
-    /// Case-insensitive; a port in `:authority` is ignored.
+    /// Domains served by this entry: exact names, `*.suffix` or `*-partial.suffix` wildcards,
+    /// `prefix*` wildcards, or `*` (default entry). Case-insensitive; a port in `:authority`
+    /// is ignored.
     pub domains: Vec<String>,
     /// Minimum TLS version for every route of this host; plaintext requests are refused too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
