@@ -1,10 +1,11 @@
 //! Envoy's router vs the same route table imported by `trieguard import-envoy`.
 //!
 //! A seeded generator writes a random Envoy route table (several virtual hosts with exact,
-//! `*.suffix` and `*` domains; overlapping prefixes, routes shadowed by broader ones declared
-//! earlier, exact paths, `path_separated_prefix`, `case_sensitive: false`, header predicates
-//! exact/prefix/present/absent, `:method`) and random requests aimed to hit, nearly miss and
-//! miss its routes. Each request goes to
+//! `*.suffix`, `*-x.suffix`, `prefix*` and `*` domains; overlapping prefixes, routes shadowed
+//! by broader ones declared earlier, exact paths, `path_separated_prefix`, `case_sensitive:
+//! false` (patterns with letters in mixed case, also on URI templates, where Envoy ignores
+//! it), header predicates exact/prefix/present/absent, `:method`) and random requests aimed
+//! to hit, nearly miss and miss its routes (also in another letter case). Each request goes to
 //!
 //! - **native** Envoy 1.40, where every route answers `direct_response` with its own name
 //!   (and no route is Envoy's empty 404),
@@ -16,9 +17,8 @@
 //! shrunk (routes removed while the divergence persists, within a budget) and the first
 //! divergent request is printed with the smaller table. `TRIEGUARD_DIFF_SEED=N` replays a seed.
 //!
-//! Constructs the importer does not translate faithfully (and so skips) are never generated:
-//! `prefix.*` domains, case-insensitive paths with letters, suffix/inverted value header
-//! matchers. The test asserts that the import skipped nothing.
+//! Constructs the importer does not translate faithfully (and so skips) are never generated.
+//! The test asserts that the import skipped nothing.
 
 // A test crate: unwrap/expect/panic/indexing are how tests fail.
 #![allow(
@@ -160,6 +160,16 @@ const SEGMENTS: &[&str] = &[
     "123", "7",
 ];
 const DIGITS: &[&str] = &["1", "12", "123", "7", "0", "42"];
+
+/// `text` with each ASCII letter upper- or lower-cased at random.
+fn mixed_case(rng: &mut Rng, text: &str) -> String {
+    text.chars()
+        .map(|c| match rng.chance(50) {
+            true => c.to_ascii_uppercase(),
+            false => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
 const HEADER_NAMES: &[&str] = &["x-a", "x-b", "x-tenant"];
 const HEADER_VALUES: &[&str] = &["1", "12", "beta", "b", "Beta", "beta-2"];
 const METHODS: &[&str] = &["GET", "POST", "PUT"];
@@ -197,14 +207,17 @@ fn random_route(rng: &mut Rng, name: String) -> Route {
         return Route {
             name,
             path: PathMatch::Template(random_template(rng)),
-            case_insensitive: false,
+            // Envoy ignores it on templates (the importer notes that and keeps the template).
+            case_insensitive: rng.chance(20),
             method: None,
             headers: Vec::new(),
         };
     }
-    let case_insensitive = rng.chance(10);
-    let segments = if case_insensitive { DIGITS } else { SEGMENTS };
-    let mut base = random_path(rng, segments, 3);
+    let case_insensitive = rng.chance(20);
+    let mut base = random_path(rng, SEGMENTS, 3);
+    if case_insensitive && rng.chance(50) {
+        base = mixed_case(rng, &base);
+    }
     let path = match rng.below(10) {
         0..=3 => {
             match rng.below(6) {
@@ -261,6 +274,12 @@ fn generate(rng: &mut Rng) -> Table {
         vec!["*.shop.example.com".into(), "shop.test".into()],
         vec!["*.a-b.test".into(), "exact.a-b.test".into()],
         vec!["api.*".into(), "shop-*".into(), "api.eu.*".into()],
+        // Partial-label suffix wildcards, overlapping `*.example.com` and `shop.test`.
+        vec![
+            "*-x.test".into(),
+            "*-shop.example.com".into(),
+            "*hop.test".into(),
+        ],
     ];
     let mut hosts: Vec<VirtualHost> = domain_sets
         .into_iter()
@@ -341,6 +360,7 @@ fn path_near(rng: &mut Rng, route: &Route) -> String {
                 p.replace_range(i..=i, &flipped.to_string());
             }
         }
+        6 => p = mixed_case(rng, &p),
         _ => {
             p.push('/');
             p.push_str(rng.word(DIGITS));
@@ -360,6 +380,17 @@ fn host_near(rng: &mut Rng, table: &Table) -> String {
             1 => format!("deep.er.{suffix}"),
             _ => format!("{}.{suffix}", rng.pick(&["api", "m", "shop", "x-1"])),
         },
+        None if domain.starts_with('*') && domain != "*" => {
+            // A partial-label suffix: `-x.test` of `*-x.test`.
+            let suffix = &domain[1..];
+            match rng.below(6) {
+                0 => suffix.trim_start_matches('-').to_owned(),
+                1 => suffix.to_owned(),
+                2 => format!("deep.er{suffix}"),
+                3 => format!("a.{}", suffix.trim_start_matches('-')),
+                _ => format!("{}{suffix}", rng.pick(&["api", "m", "s", "x-1"])),
+            }
+        }
         None if domain.ends_with('*') && domain != "*" => {
             let prefix = domain.trim_end_matches('*');
             match rng.below(5) {
@@ -741,12 +772,49 @@ fn imported_tables_route_like_envoy() {
     );
     let mut routed = 0;
     let mut unrouted = 0;
+    // Requests taken by a case-insensitive route whose pattern, as written, their path does
+    // not match: what only ignoring case can get right.
+    let mut other_case = 0;
+    let by_name: std::collections::HashMap<&str, &Route> = table
+        .hosts
+        .iter()
+        .flat_map(|h| &h.routes)
+        .map(|r| (r.name.as_str(), r))
+        .collect();
+    // Requests routed in a virtual host that only partial-label suffix wildcards select.
+    let mut partial_host = 0;
+    let partial_routes: std::collections::HashSet<&str> = table
+        .hosts
+        .iter()
+        .filter(|h| {
+            h.domains
+                .iter()
+                .all(|d| d.starts_with('*') && !d.starts_with("*.") && d != "*")
+        })
+        .flat_map(|h| h.routes.iter().map(|r| r.name.as_str()))
+        .collect();
     let mut first: Option<(usize, [Choice; 3])> = None;
     let mut diverging = 0;
     for (i, req) in requests.iter().enumerate() {
         match divergence(&mut sides, req) {
-            None if harness_choice(&mut sides.vm, req) == Ok(None) => unrouted += 1,
-            None => routed += 1,
+            None => match harness_choice(&mut sides.vm, req) {
+                Ok(None) => unrouted += 1,
+                Ok(Some(name)) => {
+                    routed += 1;
+                    if partial_routes.contains(name.as_str()) {
+                        partial_host += 1;
+                    }
+                    let taken = by_name.get(name.as_str());
+                    if taken.is_some_and(|r| {
+                        r.case_insensitive
+                            && !matches!(r.path, PathMatch::Template(_))
+                            && !req.path.starts_with(r.path.pattern())
+                    }) {
+                        other_case += 1;
+                    }
+                }
+                Err(_) => routed += 1,
+            },
             Some(choices) => {
                 diverging += 1;
                 first.get_or_insert((i, choices));
@@ -756,13 +824,15 @@ fn imported_tables_route_like_envoy() {
     drop(sides);
     let Some((i, choices)) = first else {
         eprintln!(
-            "all agree: {routed} routed, {unrouted} without a route, in {:.1} s",
+            "all agree: {routed} routed ({other_case} by a case-insensitive route to a path in \
+             another case, {partial_host} in the host of partial-label wildcards), {unrouted} \
+             without a route, in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        // The requests really exercise both outcomes.
+        // The requests really exercise both outcomes, case folding and partial wildcards.
         assert!(
-            routed > REQUESTS / 3 && unrouted > REQUESTS / 40,
-            "{routed} / {unrouted}"
+            routed > REQUESTS / 3 && unrouted > REQUESTS / 60 && other_case > 0 && partial_host > 0,
+            "{routed} / {unrouted} / {other_case} / {partial_host}"
         );
         return;
     };

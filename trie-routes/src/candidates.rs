@@ -56,6 +56,8 @@ pub struct MatchBuffer {
     pub(crate) stack: Vec<Frame>,
     /// Prefix routes in increasing length (reversed into `cands` at the end).
     pub(crate) prefixes: Vec<u32>,
+    /// The ASCII-lower-cased path, for hosts with case-insensitive routes.
+    pub(crate) folded: String,
 }
 
 impl MatchBuffer {

@@ -17,8 +17,12 @@ pub enum HostError {
         /// The limit.
         limit: usize,
     },
-    /// A `*` appears anywhere but as a whole leading label (`*.example.com`) or alone (`*`).
-    #[error("`*` is only allowed as the whole first label (`*.example.com`) or alone (`*`)")]
+    /// A `*` appears anywhere but at the start (`*.example.com`, `*-x.example.com`), at the
+    /// end (`api.*`) or alone (`*`).
+    #[error(
+        "`*` is only allowed at the start (`*.example.com`, `*-x.example.com`), at the end \
+         (`api.*`) or alone (`*`)"
+    )]
     MisplacedWildcard,
     /// The pattern has an empty label (`a..b`, a leading dot, or `*.` with nothing after it).
     #[error("host pattern has an empty label")]
@@ -87,6 +91,10 @@ pub enum PatternError {
         /// The catch-all's name.
         name: String,
     },
+    /// A template cannot ignore case: Envoy ignores `case_sensitive` for URI templates, and
+    /// trieguard follows it by refusing the combination instead of guessing.
+    #[error("only exact, prefix and path_separated_prefix matches can ignore case, not templates")]
+    CaseInsensitiveTemplate,
     /// More parameters than [`MAX_TEMPLATE_PARAMS`](crate::limits::MAX_TEMPLATE_PARAMS).
     #[error("template has {count} parameters, the limit is {limit}")]
     TooManyParams {

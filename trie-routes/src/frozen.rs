@@ -458,7 +458,23 @@ impl FrozenPaths {
         if let Some(route) = exact {
             push_candidate(buf, route);
         }
-        let bytes = path.as_bytes();
+        self.walk(root, path.as_bytes(), buf);
+        if !buf.prefixes.is_empty() {
+            let MatchBuffer {
+                cands, prefixes, ..
+            } = buf;
+            cands.extend(prefixes.iter().rev().map(|r| RawCandidate {
+                route: *r,
+                params_start: 0,
+                params_end: 0,
+            }));
+        }
+    }
+
+    /// The search below `root`: templates are appended to `buf.cands` in precedence order,
+    /// prefix routes to `buf.prefixes` in increasing length (at one node, the higher route id
+    /// first). Leaves `buf.stack` empty.
+    pub(crate) fn walk(&self, root: u32, bytes: &[u8], buf: &mut MatchBuffer) {
         // A root has an empty label and (patterns start with `/`) normally no slot or edge:
         // start at its child for the first byte.
         let start = match (self.nodes.get(root as usize), bytes.first()) {
@@ -554,16 +570,6 @@ impl FrozenPaths {
                 };
             }
             visit = next_visit(buf, bytes);
-        }
-        if !buf.prefixes.is_empty() {
-            let MatchBuffer {
-                cands, prefixes, ..
-            } = buf;
-            cands.extend(prefixes.iter().rev().map(|r| RawCandidate {
-                route: *r,
-                params_start: 0,
-                params_end: 0,
-            }));
         }
     }
 

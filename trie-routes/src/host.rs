@@ -10,6 +10,11 @@
 //!   prefix wildcards, the longest prefix first; `*` is last;
 //! - a wildcard `*.example.com` matches one or more whole non-empty labels in front of
 //!   `.example.com` — never `example.com` itself, never `.example.com`, never `a..example.com`;
+//! - a partial-label suffix wildcard `*-x.example.com` (Envoy's `*-bar.foo.com`) matches any
+//!   name that ends with `-x.example.com` and has at least one more character in front
+//!   (`a-x.example.com`, `b.a-x.example.com`; not `-x.example.com`); it ranks with the
+//!   `*.suffix` wildcards by suffix length, and like them never matches a name with an empty
+//!   label;
 //! - a prefix wildcard `api.*` (or `api-*`) matches any name that starts with the prefix and
 //!   has at least one more character (`api.example.com`, not `api.`).
 
@@ -23,7 +28,8 @@ use crate::limits::MAX_HOST_LEN;
 pub enum HostPattern {
     /// One exact name, lower-case, without trailing dot.
     Exact(String),
-    /// `*.suffix`: the stored string is the suffix with its leading dot (`.example.com`).
+    /// `*.suffix` or `*-partial.suffix`: the stored string is the suffix without the `*`
+    /// (`.example.com`, `-x.example.com`).
     Suffix(String),
     /// `prefix*`: the stored string is the prefix without the `*` (`api.` for `api.*`).
     Prefix(String),
@@ -72,9 +78,13 @@ impl HostPattern {
                 limit: MAX_HOST_LEN,
             });
         }
-        let (is_wild, name) = match p.strip_prefix("*.") {
-            Some(rest) => (true, rest),
-            None => (false, p),
+        // `*.suffix`, `*-partial.suffix` (the `*` ends inside the first label), or a name.
+        let (wild, name) = match p.strip_prefix("*.") {
+            Some(rest) => (Some("."), rest),
+            None => match p.strip_prefix('*') {
+                Some(rest) => (Some(""), rest),
+                None => (None, p),
+            },
         };
         if name.contains('*') {
             return Err(HostError::MisplacedWildcard);
@@ -86,10 +96,9 @@ impl HostPattern {
             return Err(HostError::EmptyLabel);
         }
         let lower = name.to_ascii_lowercase();
-        Ok(if is_wild {
-            Self::Suffix(format!(".{lower}"))
-        } else {
-            Self::Exact(lower)
+        Ok(match wild {
+            Some(dot) => Self::Suffix(format!("{dot}{lower}")),
+            None => Self::Exact(lower),
         })
     }
 }
@@ -154,6 +163,11 @@ pub(crate) struct HostTable {
     exact: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
     /// Keyed by the suffix with its leading dot (`.example.com`).
     suffix: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
+    /// Partial-label suffixes, keyed without the `*` (`-x.example.com`).
+    partial: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
+    /// The distinct partial-suffix lengths, longest first: a lookup tries only these (a
+    /// suffix can start at any byte, not only at a dot).
+    partial_lengths: Vec<usize>,
     /// Keyed by the prefix without its `*` (`api.`).
     prefix: HashMap<Box<[u8]>, HostId, foldhash::fast::RandomState>,
     /// The distinct prefix lengths, longest first: a lookup tries only these.
@@ -168,7 +182,14 @@ impl HostTable {
         let next = HostId(u32::try_from(self.patterns.len()).ok()?);
         let slot = match &pattern {
             HostPattern::Exact(n) => self.exact.entry(n.as_bytes().into()),
-            HostPattern::Suffix(s) => self.suffix.entry(s.as_bytes().into()),
+            HostPattern::Suffix(s) if s.starts_with('.') => self.suffix.entry(s.as_bytes().into()),
+            HostPattern::Suffix(s) => {
+                if !self.partial_lengths.contains(&s.len()) {
+                    self.partial_lengths.push(s.len());
+                    self.partial_lengths.sort_unstable_by(|a, b| b.cmp(a));
+                }
+                self.partial.entry(s.as_bytes().into())
+            }
             HostPattern::Prefix(p) => {
                 if !self.prefix_lengths.contains(&p.len()) {
                     self.prefix_lengths.push(p.len());
@@ -207,7 +228,11 @@ impl HostTable {
 
     /// The most specific host for an authority (port ignored, case-insensitive).
     pub(crate) fn lookup(&self, authority: &str) -> Option<HostId> {
-        if self.exact.is_empty() && self.suffix.is_empty() && self.prefix.is_empty() {
+        if self.exact.is_empty()
+            && self.suffix.is_empty()
+            && self.partial.is_empty()
+            && self.prefix.is_empty()
+        {
             return self.any;
         }
         let host = host_of(authority).as_bytes();
@@ -227,13 +252,36 @@ impl HostTable {
         if let Some(id) = self.exact.get(lower) {
             return Some(*id);
         }
-        if !self.suffix.is_empty() && well_formed_labels(lower) {
+        if (!self.suffix.is_empty() || !self.partial.is_empty()) && well_formed_labels(lower) {
             // The first dot from the left gives the longest suffix; the part before it is
             // non-empty because `well_formed_labels` rejects a leading dot.
-            for (i, _) in lower.iter().enumerate().filter(|(_, b)| **b == b'.') {
-                if let Some(id) = lower.get(i..).and_then(|s| self.suffix.get(s)) {
+            let mut best = None;
+            if !self.suffix.is_empty() {
+                best = lower
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'.')
+                    .find_map(|(i, _)| {
+                        let id = lower.get(i..).and_then(|s| self.suffix.get(s))?;
+                        Some((lower.len() - i, *id))
+                    });
+            }
+            // A longer partial suffix wins; it needs a character in front of it. Keys never
+            // start with a dot, so the two kinds never match at the same position.
+            let longer = self
+                .partial_lengths
+                .iter()
+                .filter(|&&len| len < lower.len() && best.is_none_or(|(l, _)| len > l));
+            for &len in longer {
+                if let Some(id) = lower
+                    .get(lower.len() - len..)
+                    .and_then(|s| self.partial.get(s))
+                {
                     return Some(*id);
                 }
+            }
+            if let Some((_, id)) = best {
+                return Some(id);
             }
         }
         // The wildcard stands for at least one character.
@@ -316,7 +364,8 @@ mod tests {
             ("a..b", HostError::EmptyLabel),
             (".a", HostError::EmptyLabel),
             ("a.*.b", HostError::MisplacedWildcard),
-            ("*a.b", HostError::MisplacedWildcard),
+            ("*a*.b", HostError::MisplacedWildcard),
+            ("*-a..b", HostError::EmptyLabel),
             ("a.b:80", HostError::InvalidChar { found: ':' }),
             ("a/b", HostError::InvalidChar { found: '/' }),
         ];
@@ -353,6 +402,42 @@ mod tests {
             t.intern(HostPattern::parse(p).unwrap()).unwrap();
         }
         t
+    }
+
+    #[test]
+    fn partial_label_suffix_wildcards_rank_with_suffix_wildcards_by_length() {
+        assert_eq!(
+            HostPattern::parse("*-X.Example.com"),
+            Ok(HostPattern::Suffix("-x.example.com".into()))
+        );
+        assert_eq!(
+            HostPattern::parse("*-x.example.com").unwrap().to_string(),
+            "*-x.example.com"
+        );
+        let t = table(&[
+            "*",
+            "*.example.com",
+            "*-x.example.com",
+            "*x.example.com",
+            "*.a-x.example.com",
+            "api.*",
+        ]);
+        let id = |a: &str| t.lookup(a).map(HostId::index);
+        let cases = [
+            ("a-x.example.com", Some(2)),
+            ("B.A-X.example.com:80", Some(4)), // `.a-x.example.com` is longer
+            ("b.c-x.example.com", Some(2)),
+            ("ax.example.com", Some(3)),
+            ("x.example.com", Some(1)), // `*x` needs a character in front of `x`
+            ("-x.example.com", Some(3)), // `*-x` needs one in front of `-`; `*x` has `-`
+            ("y.example.com", Some(1)),
+            ("api.x.example.com", Some(3)), // suffix wildcards before prefix wildcards
+            ("a..b-x.example.com", Some(0)),
+            ("x-x.example.org", Some(0)),
+        ];
+        for (a, want) in cases {
+            assert_eq!(id(a), want, "{a}");
+        }
     }
 
     #[test]

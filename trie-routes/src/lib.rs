@@ -9,7 +9,8 @@
 //! host's path trie only (as in Envoy, there is no fallback to a less specific host):
 //!
 //! 1. the port and one trailing dot are dropped and the host is lower-cased; an exact name
-//!    wins, else the longest `*.suffix`, else `*` (see [`host`]);
+//!    wins, else the longest `*.suffix` or `*-partial.suffix`, else the longest `prefix*`,
+//!    else `*` (see [`host`]);
 //! 2. the path up to `?` or `#` (the query string never takes part) is looked up in the
 //!    host's hash table of exact routes (exact paths and templates without parameters);
 //! 3. the host's path trie, which holds only templates and prefixes, is searched depth-first
@@ -133,6 +134,27 @@
 //! # Ok::<(), trie_routes::BuildError>(())
 //! ```
 //!
+//! Case-insensitive routes ([`RouteSpec::ignoring_case`], Envoy's `case_sensitive: false`;
+//! exact, prefix and path-separated-prefix only) compare ASCII letters in any case. A host
+//! that has any keeps them in a second exact table and path trie, keyed by the lower-cased
+//! pattern and searched with the lower-cased path, so hosts without them never fold a path;
+//! the two candidate lists merge into the order above (exact routes, then templates, then
+//! prefixes longest first; equal ranks in declaration order). A route and its case-insensitive
+//! twin are two routes; two case-insensitive routes equal but for case conflict:
+//!
+//! ```
+//! # use trie_routes::{MatchBuffer, PathMatch, RouteSpec, RouteTrie};
+//! let trie = RouteTrie::build([
+//!     RouteSpec::new("*", PathMatch::Prefix("/api".into()), "exact-case"),
+//!     RouteSpec::new("*", PathMatch::Prefix("/Api/V1".into()), "any-case").ignoring_case(true),
+//! ])?;
+//! let mut buf = MatchBuffer::new();
+//! let mut hits = |p: &str| -> Vec<&str> { trie.lookup("h", p, &mut buf).iter().map(|m| *m.value).collect() };
+//! assert_eq!(hits("/api/v1/x"), ["any-case", "exact-case"]); // longest prefix first
+//! assert_eq!(hits("/API/v1"), ["any-case"]);
+//! # Ok::<(), trie_routes::BuildError>(())
+//! ```
+//!
 //! Hosts: exact beats the longest wildcard, which beats `*`; ports and case are ignored and a
 //! wildcard never matches an empty label:
 //!
@@ -194,5 +216,5 @@ pub use candidates::{Candidates, MatchBuffer, MatchKind, Params, RouteMatch};
 pub use error::{BuildError, HostError, PatternError, RouteError};
 pub use hamt::HashTrieMap;
 pub use host::{HostId, HostPattern};
-pub use pattern::PathMatch;
+pub use pattern::{MatchKey, PathMatch};
 pub use route::{RouteId, RouteSpec, RouteTrie, RouteTrieBuilder, RouteTrieFreeze, strip_query};

@@ -31,6 +31,61 @@ impl PathMatch {
     }
 }
 
+/// What makes two path matches the same: the kind, the pattern, and whether case is ignored.
+/// Patterns of case-insensitive matches compare (and hash) ASCII-case-insensitively, so
+/// `prefix /Api` and `prefix /API`, both ignoring case, have equal keys; a case-sensitive and
+/// a case-insensitive match never do. Made by [`PathMatch::key`].
+#[derive(Debug, Clone, Copy)]
+pub struct MatchKey<'a> {
+    kind: u8,
+    pattern: &'a str,
+    ignore_case: bool,
+}
+
+impl PartialEq for MatchKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.ignore_case == other.ignore_case
+            && match self.ignore_case {
+                true => self.pattern.eq_ignore_ascii_case(other.pattern),
+                false => self.pattern == other.pattern,
+            }
+    }
+}
+
+impl Eq for MatchKey<'_> {}
+
+impl core::hash::Hash for MatchKey<'_> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u8(self.kind);
+        state.write_u8(u8::from(self.ignore_case));
+        state.write_usize(self.pattern.len());
+        for b in self.pattern.bytes() {
+            state.write_u8(match self.ignore_case {
+                true => b.to_ascii_lowercase(),
+                false => b,
+            });
+        }
+    }
+}
+
+impl PathMatch {
+    /// The identity of this match compared with `ignore_case` (see [`MatchKey`]).
+    pub fn key(&self, ignore_case: bool) -> MatchKey<'_> {
+        let kind = match self {
+            Self::Exact(_) => 0,
+            Self::Prefix(_) => 1,
+            Self::PathSeparatedPrefix(_) => 2,
+            Self::Template(_) => 3,
+        };
+        MatchKey {
+            kind,
+            pattern: self.pattern(),
+            ignore_case,
+        }
+    }
+}
+
 impl core::fmt::Display for PathMatch {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let kind = match self {

@@ -1,7 +1,7 @@
 //! [`RouteTrie`]: virtual hosts, each with a path trie, built in one pass from route specs.
 
 use crate::PathMatch;
-use crate::candidates::{Candidates, MatchBuffer, MatchKind};
+use crate::candidates::{Candidates, MatchBuffer, MatchKind, RawCandidate};
 use crate::error::PatternError;
 use crate::error::{BuildError, RouteError};
 use crate::frozen::FrozenPaths;
@@ -36,16 +36,34 @@ pub struct RouteSpec<T> {
     pub path: PathMatch,
     /// What the lookup hands back (the engine stores its route index).
     pub value: T,
+    /// The path pattern is compared ASCII-case-insensitively (Envoy's `case_sensitive:
+    /// false`); exact, prefix and path-separated-prefix matches only. False by default.
+    pub ignore_case: bool,
 }
 
 impl<T> RouteSpec<T> {
-    /// A route spec.
+    /// A route spec (case-sensitive).
     pub fn new(host: impl Into<String>, path: PathMatch, value: T) -> Self {
         Self {
             host: host.into(),
             path,
             value,
+            ignore_case: false,
         }
+    }
+
+    /// The same spec, comparing its path pattern ASCII-case-insensitively when `yes`.
+    pub fn ignoring_case(mut self, yes: bool) -> Self {
+        self.ignore_case = yes;
+        self
+    }
+}
+
+/// A path match as error messages show it: `prefix `/Api``, or `prefix `/Api` (any case)`.
+fn describe(path: &PathMatch, ignore_case: bool) -> String {
+    match ignore_case {
+        true => format!("{path} (any case)"),
+        false => path.to_string(),
     }
 }
 
@@ -58,7 +76,25 @@ pub(crate) struct RouteEntry<T> {
     /// trie, each an index into its interned `param_names`; empty for other kinds.
     pub(crate) params_start: u32,
     pub(crate) params_len: u32,
+    /// Pattern length in bytes: how a prefix route ranks when two candidate lists merge.
+    pub(crate) len: u32,
+    /// Found in its host's case-folded trie (see [`FoldedRoutes`]).
+    pub(crate) ignore_case: bool,
 }
+
+/// The case-insensitive routes of one host: a second path trie and exact table, keyed by the
+/// ASCII-lower-cased pattern and searched with the lower-cased path. Only hosts with such
+/// routes have one, so the others never fold a path.
+#[derive(Debug, Clone)]
+struct FoldedRoutes {
+    host: HostId,
+    /// Root in the shared path layout (during the build: in the arena).
+    root: u32,
+    exact: ExactRoutes,
+}
+
+/// `RouteTrie::folded_of` entry of a host without case-insensitive routes.
+const NOT_FOLDED: u32 = u32::MAX;
 
 /// The exact routes of one host: path → route id.
 type ExactRoutes = std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>;
@@ -77,6 +113,10 @@ pub struct RouteTrie<T> {
     /// [`HostId`]: found with one hash lookup, they never enter the path trie, which holds
     /// only templates and prefixes.
     exact: Vec<ExactRoutes>,
+    /// Per host ([`HostId`]): its index in `folded`, or [`NOT_FOLDED`].
+    folded_of: Vec<u32>,
+    /// Case-insensitive routes of the hosts that have any.
+    folded: Vec<FoldedRoutes>,
     /// Indexed by [`RouteId`].
     routes: Vec<RouteEntry<T>>,
     /// Parameter-name ids of all templates, each route's a contiguous run.
@@ -92,6 +132,8 @@ impl<T> Default for RouteTrie<T> {
             roots: Vec::new(),
             paths: FrozenPaths::default(),
             exact: Vec::new(),
+            folded_of: Vec::new(),
+            folded: Vec::new(),
             routes: Vec::new(),
             param_ids: Vec::new(),
             param_names: Vec::new(),
@@ -179,6 +221,19 @@ impl<T> RouteTrie<T> {
         path: &'a str,
         buf: &'a mut MatchBuffer,
     ) -> Candidates<'a, T> {
+        let folded = match self.folded_of.get(host.index()) {
+            Some(&i) if i != NOT_FOLDED => self.folded.get(i as usize),
+            _ => None,
+        };
+        if let Some(folded) = folded {
+            self.lookup_both(host, folded, path, buf);
+            return Candidates {
+                trie: self,
+                host: Some(host),
+                path,
+                buf,
+            };
+        }
         let exact = match self.exact.get(host.index()) {
             Some(m) if !m.is_empty() => m.get(strip_query(path)).copied(),
             _ => None,
@@ -196,12 +251,60 @@ impl<T> RouteTrie<T> {
         }
     }
 
+    /// The lookup of a host with case-insensitive routes: both exact tables, then the
+    /// templates and prefixes of its path trie (the request path) and of its folded trie (the
+    /// lower-cased path), merged into the one precedence order. The folded trie holds no
+    /// templates, so only exact routes and prefixes merge: exact routes in declaration order,
+    /// prefixes longest first and equal lengths in declaration order, as within one trie.
+    fn lookup_both(&self, host: HostId, folded: &FoldedRoutes, path: &str, buf: &mut MatchBuffer) {
+        buf.clear();
+        let stripped = strip_query(path);
+        let mut lower = std::mem::take(&mut buf.folded);
+        lower.clear();
+        lower.push_str(stripped);
+        lower.make_ascii_lowercase();
+        let exact = |map: Option<&ExactRoutes>, p: &str| match map {
+            Some(m) if !m.is_empty() => m.get(p).copied(),
+            _ => None,
+        };
+        let mut exacts = [
+            exact(self.exact.get(host.index()), stripped),
+            exact(Some(&folded.exact), &lower),
+        ];
+        exacts.sort_unstable_by_key(|r| r.unwrap_or(u32::MAX));
+        buf.cands
+            .extend(exacts.into_iter().flatten().map(|route| RawCandidate {
+                route,
+                params_start: 0,
+                params_end: 0,
+            }));
+        if let Some(root) = self.roots.get(host.index()) {
+            self.paths.walk(*root, stripped.as_bytes(), buf);
+        }
+        self.paths.walk(folded.root, lower.as_bytes(), buf);
+        buf.folded = lower;
+        let MatchBuffer {
+            cands, prefixes, ..
+        } = buf;
+        let start = cands.len();
+        cands.extend(prefixes.iter().map(|r| RawCandidate {
+            route: *r,
+            params_start: 0,
+            params_end: 0,
+        }));
+        let len = |r: u32| self.routes.get(r as usize).map_or(0, |e| e.len);
+        if let Some(tail) = cands.get_mut(start..) {
+            tail.sort_unstable_by_key(|c| (core::cmp::Reverse(len(c.route)), c.route));
+        }
+    }
+
     /// Approximate heap bytes of the trie, excluding the values' own heap data.
     pub fn heap_bytes(&self) -> usize {
         self.paths.heap_bytes()
             + self
                 .exact
                 .iter()
+                .chain(self.folded.iter().map(|f| &f.exact))
                 .map(|m| {
                     m.capacity() * (core::mem::size_of::<(Box<str>, u32)>() + 1)
                         + m.keys().map(|k| k.len()).sum::<usize>()
@@ -209,6 +312,8 @@ impl<T> RouteTrie<T> {
                 .sum::<usize>()
             + self.routes.capacity() * core::mem::size_of::<RouteEntry<T>>()
             + self.roots.capacity() * 4
+            + self.folded_of.capacity() * 4
+            + self.folded.capacity() * core::mem::size_of::<FoldedRoutes>()
             + self.param_ids.capacity() * 4
             + self
                 .param_names
@@ -222,18 +327,30 @@ impl<T> RouteTrie<T> {
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut found = Vec::new();
         let mut seen = Vec::new();
-        for (h, root) in self.roots.iter().enumerate() {
+        if self.folded_of.len() != self.roots.len() {
+            return Err("folded_of and roots differ in length".into());
+        }
+        for (i, f) in self.folded.iter().enumerate() {
+            if self.folded_of.get(f.host.index()) != Some(&(i as u32)) {
+                return Err(format!("folded routes {i} not found from their host"));
+            }
+        }
+        let tries = self.roots.iter().enumerate().map(|(h, r)| (h, *r, false));
+        let folded = self.folded.iter().map(|f| (f.host.index(), f.root, true));
+        for (h, root, ignore_case) in tries.chain(folded) {
             let before = found.len();
-            self.paths.check(*root, &mut seen, &mut found)?;
+            self.paths.check(root, &mut seen, &mut found)?;
             for (r, slot, pure) in found.get(before..).unwrap_or_default() {
                 let e = self
                     .routes
                     .get(*r as usize)
                     .ok_or("route id out of range")?;
-                if e.host.index() != h {
+                if e.host.index() != h || e.ignore_case != ignore_case {
                     return Err(format!(
-                        "route {r} found under host {h}, belongs to {}",
-                        e.host.index()
+                        "route {r} found under host {h} (folded: {ignore_case}), belongs to {} \
+                         (folded: {})",
+                        e.host.index(),
+                        e.ignore_case
                     ));
                 }
                 let ok = match (slot, e.kind) {
@@ -252,13 +369,19 @@ impl<T> RouteTrie<T> {
         }
         self.paths.check_jumps()?;
         let mut ids: Vec<u32> = found.iter().map(|f| f.0).collect();
-        for (h, map) in self.exact.iter().enumerate() {
-            for r in map.values() {
+        let tables = self.exact.iter().enumerate().map(|(h, m)| (h, m, false));
+        let folded = self.folded.iter().map(|f| (f.host.index(), &f.exact, true));
+        for (h, map, ignore_case) in tables.chain(folded) {
+            for (key, r) in map {
                 let e = self
                     .routes
                     .get(*r as usize)
                     .ok_or("route id out of range")?;
-                if e.host.index() != h || e.kind != MatchKind::Exact {
+                if ignore_case && key.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(format!("folded exact key {key:?} has upper-case letters"));
+                }
+                if e.host.index() != h || e.kind != MatchKind::Exact || e.ignore_case != ignore_case
+                {
                     return Err(format!(
                         "exact table of host {h} holds route {r} ({:?})",
                         e.kind
@@ -383,7 +506,12 @@ impl<T> RouteTrieBuilder<T> {
     }
 
     fn insert(&mut self, id: RouteId, spec: RouteSpec<T>) -> Result<(), RouteError> {
-        let RouteSpec { host, path, value } = spec;
+        let RouteSpec {
+            host,
+            path,
+            value,
+            ignore_case,
+        } = spec;
         let pattern = HostPattern::parse(&host).map_err(|reason| RouteError::InvalidHost {
             route: id,
             host: host.clone(),
@@ -391,7 +519,7 @@ impl<T> RouteTrieBuilder<T> {
         })?;
         let invalid = |reason: PatternError| RouteError::InvalidPath {
             route: id,
-            path: path.to_string(),
+            path: describe(&path, ignore_case),
             reason,
         };
         let capacity = |what| RouteError::CapacityExceeded {
@@ -406,29 +534,74 @@ impl<T> RouteTrieBuilder<T> {
                 .map_err(|_| capacity("path trie nodes"))?;
             self.trie.roots.push(root);
             self.trie.exact.push(ExactRoutes::default());
+            self.trie.folded_of.push(NOT_FOLDED);
         }
-        let root = *self
-            .trie
-            .roots
-            .get(host_id.index())
-            .ok_or(capacity("hosts"))?;
+        if ignore_case && matches!(path, PathMatch::Template(_)) {
+            return Err(invalid(PatternError::CaseInsensitiveTemplate));
+        }
+        let (root, exact) = match ignore_case {
+            false => (
+                *self
+                    .trie
+                    .roots
+                    .get(host_id.index())
+                    .ok_or(capacity("hosts"))?,
+                self.trie
+                    .exact
+                    .get_mut(host_id.index())
+                    .ok_or(capacity("hosts"))?,
+            ),
+            true => {
+                let slot = self
+                    .trie
+                    .folded_of
+                    .get_mut(host_id.index())
+                    .ok_or(capacity("hosts"))?;
+                if *slot == NOT_FOLDED {
+                    *slot = u32::try_from(self.trie.folded.len()).map_err(|_| capacity("hosts"))?;
+                    let root = self
+                        .arena
+                        .new_root()
+                        .map_err(|_| capacity("path trie nodes"))?;
+                    self.trie.folded.push(FoldedRoutes {
+                        host: host_id,
+                        root,
+                        exact: ExactRoutes::default(),
+                    });
+                }
+                let f = self
+                    .trie
+                    .folded
+                    .get_mut(*slot as usize)
+                    .ok_or(capacity("hosts"))?;
+                (f.root, &mut f.exact)
+            }
+        };
         let arena = &mut self.arena;
-        let exact = self
-            .trie
-            .exact
-            .get_mut(host_id.index())
-            .ok_or(capacity("hosts"))?;
+        // A case-insensitive route is stored under its lower-cased pattern (same length).
+        let folded;
+        let path_key = match ignore_case {
+            true => {
+                folded = path.pattern().to_ascii_lowercase();
+                folded.as_str()
+            }
+            false => path.pattern(),
+        };
         let (kind, params, result) = match &path {
             PathMatch::Exact(p) => {
                 check_common(p).map_err(invalid)?;
-                (MatchKind::Exact, Vec::new(), claim_exact(exact, p, id))
+                (
+                    MatchKind::Exact,
+                    Vec::new(),
+                    claim_exact(exact, path_key, id),
+                )
             }
             PathMatch::Prefix(p) => {
                 check_common(p).map_err(invalid)?;
                 (
                     MatchKind::Prefix,
                     Vec::new(),
-                    claim_static(arena, root, p, Slot::Prefix, id),
+                    claim_static(arena, root, path_key, Slot::Prefix, id),
                 )
             }
             PathMatch::PathSeparatedPrefix(p) => {
@@ -439,7 +612,7 @@ impl<T> RouteTrieBuilder<T> {
                 (
                     MatchKind::PathSeparatedPrefix,
                     Vec::new(),
-                    claim_static(arena, root, p, Slot::SepPrefix, id),
+                    claim_static(arena, root, path_key, Slot::SepPrefix, id),
                 )
             }
             PathMatch::Template(t) => {
@@ -474,7 +647,7 @@ impl<T> RouteTrieBuilder<T> {
                         .pattern(host_id)
                         .map(ToString::to_string)
                         .unwrap_or_default(),
-                    path: path.to_string(),
+                    path: describe(&path, ignore_case),
                 });
             }
             Err(InsertError::Capacity(what)) => return Err(capacity(what)),
@@ -501,6 +674,9 @@ impl<T> RouteTrieBuilder<T> {
             params_start,
             // At most MAX_TEMPLATE_PARAMS.
             params_len: params.len() as u32,
+            // At most MAX_PATTERN_LEN (checked above).
+            len: path.pattern().len() as u32,
+            ignore_case,
         });
         Ok(())
     }
@@ -524,9 +700,13 @@ impl<T> RouteTrieBuilder<T> {
         if !errors.is_empty() {
             return Err(BuildError::new(errors));
         }
-        let roots = std::mem::take(&mut trie.roots);
+        // The folded roots are laid out with the others, after them.
+        let mut roots = std::mem::take(&mut trie.roots);
+        let hosts = roots.len();
+        roots.extend(trie.folded.iter().map(|f| f.root));
         Ok(RouteTrieFreeze {
             trie,
+            hosts,
             freeze: Freeze::new(arena, roots),
         })
     }
@@ -538,6 +718,8 @@ impl<T> RouteTrieBuilder<T> {
 #[derive(Debug)]
 pub struct RouteTrieFreeze<T> {
     trie: RouteTrie<T>,
+    /// Number of hosts: the roots after them are the folded tries'.
+    hosts: usize,
     freeze: Freeze,
 }
 
@@ -550,14 +732,26 @@ impl<T> RouteTrieFreeze<T> {
 
     /// The trie, once [`Self::step`] returned true.
     pub fn finish(self) -> Result<RouteTrie<T>, BuildError> {
-        let Self { mut trie, freeze } = self;
+        let Self {
+            mut trie,
+            hosts,
+            freeze,
+        } = self;
         match freeze.finish() {
-            Ok((paths, roots)) => {
+            Ok((paths, mut roots)) => {
+                let folded_roots = roots.split_off(hosts.min(roots.len()));
+                for (f, root) in trie.folded.iter_mut().zip(folded_roots) {
+                    f.root = root;
+                }
                 trie.paths = paths;
                 trie.roots = roots;
                 trie.routes.shrink_to_fit();
                 trie.param_ids.shrink_to_fit();
-                for m in &mut trie.exact {
+                for m in trie
+                    .exact
+                    .iter_mut()
+                    .chain(trie.folded.iter_mut().map(|f| &mut f.exact))
+                {
                     m.shrink_to_fit();
                 }
                 Ok(trie)
@@ -612,6 +806,141 @@ fn insert_template(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hits<T: Copy>(trie: &RouteTrie<T>, host: &str, path: &str) -> Vec<T> {
+        let mut buf = MatchBuffer::new();
+        trie.lookup(host, path, &mut buf)
+            .iter()
+            .map(|m| *m.value)
+            .collect()
+    }
+
+    fn any_case<T>(path: PathMatch, value: T) -> RouteSpec<T> {
+        RouteSpec::new("*", path, value).ignoring_case(true)
+    }
+
+    #[test]
+    fn case_insensitive_routes_match_any_ascii_case() {
+        let trie = RouteTrie::build([
+            any_case(PathMatch::Prefix("/Api".into()), "prefix"),
+            any_case(PathMatch::Exact("/API/Login".into()), "exact"),
+            any_case(PathMatch::PathSeparatedPrefix("/Docs".into()), "docs"),
+        ])
+        .unwrap();
+        trie.check_invariants().unwrap();
+        assert_eq!(hits(&trie, "h", "/api/login?X=Y"), ["exact", "prefix"]);
+        assert_eq!(hits(&trie, "h", "/aPI/LOGIN"), ["exact", "prefix"]);
+        assert_eq!(hits(&trie, "h", "/APIs"), ["prefix"]);
+        assert_eq!(hits(&trie, "h", "/DOCS/x"), ["docs"]);
+        assert_eq!(hits(&trie, "h", "/docsx"), Vec::<&str>::new());
+        assert_eq!(hits(&trie, "h", "/ap"), Vec::<&str>::new());
+        // Only ASCII letters fold.
+        let trie = RouteTrie::build([any_case(PathMatch::Prefix("/é".into()), "e")]).unwrap();
+        assert_eq!(hits(&trie, "h", "/é"), ["e"]);
+        assert_eq!(hits(&trie, "h", "/É"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn case_sensitive_and_insensitive_candidates_merge_in_precedence_order() {
+        let trie = RouteTrie::build([
+            RouteSpec::new("*", PathMatch::Prefix("/a".into()), 0),
+            any_case(PathMatch::Prefix("/A/B".into()), 1),
+            RouteSpec::new("*", PathMatch::Template("/a/{x}".into()), 2),
+            any_case(PathMatch::Prefix("/a".into()), 3),
+            RouteSpec::new("*", PathMatch::Exact("/a/b".into()), 4),
+            any_case(PathMatch::Exact("/a/B".into()), 5),
+            RouteSpec::new("*", PathMatch::PathSeparatedPrefix("/a/b".into()), 6),
+        ])
+        .unwrap();
+        trie.check_invariants().unwrap();
+        // Exact routes in declaration order, templates, then prefixes longest first with
+        // equal lengths in declaration order, whichever trie they come from.
+        assert_eq!(hits(&trie, "h", "/a/b"), [4, 5, 2, 1, 6, 0, 3]);
+        assert_eq!(hits(&trie, "h", "/A/b"), [5, 1, 3]);
+        let mut buf = MatchBuffer::new();
+        let c = trie.lookup("h", "/a/B", &mut buf);
+        assert_eq!(hits(&trie, "h", "/a/B"), [5, 2, 1, 0, 3]);
+        assert_eq!(c.get(1).unwrap().params.get("x"), Some("B"));
+    }
+
+    #[test]
+    fn routes_differing_only_in_case_sensitivity_are_distinct() {
+        let trie = RouteTrie::build([
+            RouteSpec::new("*", PathMatch::Prefix("/api".into()), "sensitive"),
+            any_case(PathMatch::Prefix("/api".into()), "any"),
+        ])
+        .unwrap();
+        assert_eq!(hits(&trie, "h", "/api"), ["sensitive", "any"]);
+        assert_eq!(hits(&trie, "h", "/API"), ["any"]);
+    }
+
+    #[test]
+    fn equal_folded_patterns_conflict() {
+        let err = RouteTrie::build([
+            any_case(PathMatch::Prefix("/Api".into()), "a"),
+            any_case(PathMatch::Prefix("/aPI".into()), "b"),
+            any_case(PathMatch::Exact("/X".into()), "c"),
+            any_case(PathMatch::Exact("/x".into()), "d"),
+        ])
+        .unwrap_err();
+        let messages: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "route #1 (* prefix `/aPI` (any case)) conflicts with route #0: both match \
+                 exactly the same requests",
+                "route #3 (* exact `/x` (any case)) conflicts with route #2: both match exactly \
+                 the same requests",
+            ]
+        );
+    }
+
+    #[test]
+    fn templates_cannot_ignore_case() {
+        let err =
+            RouteTrie::build([any_case(PathMatch::Template("/u/{id}".into()), "t")]).unwrap_err();
+        assert_eq!(
+            err.errors(),
+            [RouteError::InvalidPath {
+                route: RouteId(0),
+                path: "template `/u/{id}` (any case)".into(),
+                reason: PatternError::CaseInsensitiveTemplate,
+            }]
+        );
+    }
+
+    #[test]
+    fn hosts_without_case_insensitive_routes_never_fold() {
+        let trie = RouteTrie::build([
+            RouteSpec::new("a.com", PathMatch::Prefix("/x".into()), "a"),
+            any_case(PathMatch::Prefix("/X".into()), "any"),
+        ])
+        .unwrap();
+        trie.check_invariants().unwrap();
+        let mut buf = MatchBuffer::new();
+        let _ = trie.lookup("a.com", "/X", &mut buf);
+        assert!(buf.folded.is_empty());
+        assert_eq!(hits(&trie, "b.com", "/x"), ["any"]);
+        assert!(trie.heap_bytes() > 0);
+    }
+
+    #[test]
+    fn match_keys_fold_only_case_insensitive_patterns() {
+        use std::hash::BuildHasher;
+        let s = foldhash::fast::FixedState::default();
+        let p = |x: &str| PathMatch::Prefix(x.into());
+        assert_eq!(p("/Api").key(true), p("/aPI").key(true));
+        assert_eq!(
+            s.hash_one(p("/Api").key(true)),
+            s.hash_one(p("/aPI").key(true))
+        );
+        assert_ne!(p("/Api").key(false), p("/aPI").key(false));
+        assert_ne!(p("/api").key(false), p("/api").key(true));
+        assert_ne!(
+            p("/api").key(true),
+            PathMatch::Exact("/api".into()).key(true)
+        );
+    }
 
     #[test]
     fn strip_query_finds_the_first_marker_at_any_offset() {

@@ -1,5 +1,6 @@
 //! Property tests: `RouteTrie` against a naive linear matcher written straight from the
-//! documented semantics (host selection, the four path kinds, precedence, conflicts).
+//! documented semantics (host selection, the four path kinds, case-insensitive matches,
+//! precedence, conflicts).
 
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it in tests).
 #![allow(
@@ -12,7 +13,16 @@
 use proptest::prelude::*;
 use trie_routes::{MatchBuffer, PathMatch, RouteError, RouteSpec, RouteTrie, RouteTrieBuilder};
 
-const HOSTS: &[&str] = &["*", "a.com", "*.a.com", "*.b.a.com", "b.a.com", "A.com."];
+const HOSTS: &[&str] = &[
+    "*",
+    "a.com",
+    "*.a.com",
+    "*.b.a.com",
+    "b.a.com",
+    "A.com.",
+    "*-b.a.com",
+    "*b.a.com",
+];
 const AUTHORITIES: &[&str] = &[
     "a.com",
     "x.a.com",
@@ -24,9 +34,23 @@ const AUTHORITIES: &[&str] = &[
     ".a.com",
     "x..a.com",
     "B.A.com:1",
+    "x-b.a.com",
+    "xb.a.com",
+    "-b.a.com",
+    "c.x-B.a.com",
+    "x.-b.a.com",
 ];
-const LITERALS: &[&str] = &["a", "b", "ab", "", "x"];
-const REQUEST_SEGMENTS: &[&str] = &["a", "b", "a", "b", "ab", "", "x", "a?b", "b#c"];
+const LITERALS: &[&str] = &["a", "b", "ab", "", "x", "A", "aB"];
+const REQUEST_SEGMENTS: &[&str] = &[
+    "a", "b", "a", "b", "ab", "", "x", "a?b", "b#c", "A", "AB", "aB", "B?A",
+];
+
+/// (host, path match, ignore case).
+type Route = (&'static str, PathMatch, bool);
+
+fn spec(i: usize, (h, m, ignore_case): &Route) -> RouteSpec<usize> {
+    RouteSpec::new(*h, m.clone(), i).ignoring_case(*ignore_case)
+}
 
 #[derive(Debug, Clone)]
 enum Seg {
@@ -77,8 +101,19 @@ fn host() -> impl Strategy<Value = &'static str> {
     prop_oneof![4 => Just("*"), 4 => Just("a.com"), 2 => prop::sample::select(HOSTS)]
 }
 
-fn routes() -> impl Strategy<Value = Vec<(&'static str, PathMatch)>> {
-    prop::collection::vec((host(), path_match()), 0..32)
+/// About a third of the non-template routes ignore case (templates cannot).
+fn routes() -> impl Strategy<Value = Vec<Route>> {
+    prop::collection::vec((host(), path_match(), prop::bool::weighted(0.35)), 0..32).prop_map(
+        |routes| {
+            routes
+                .into_iter()
+                .map(|(h, m, i)| {
+                    let i = i && !matches!(m, PathMatch::Template(_));
+                    (h, m, i)
+                })
+                .collect()
+        },
+    )
 }
 
 fn request() -> impl Strategy<Value = (&'static str, String)> {
@@ -109,9 +144,10 @@ fn host_rank(pattern: &str, host: &str) -> Option<(u8, usize)> {
     if pattern == "*" {
         return Some((2, 0));
     }
+    // `*.suffix` and `*-partial.suffix`: something in front, and no empty label anywhere.
     if let Some(suffix) = pattern.strip_prefix('*') {
         let front = host.strip_suffix(suffix)?;
-        let ok = !front.is_empty() && front.split('.').all(|l| !l.is_empty());
+        let ok = !front.is_empty() && host.split('.').all(|l| !l.is_empty());
         return ok.then_some((1, usize::MAX - suffix.len()));
     }
     (pattern == host).then_some((0, 0))
@@ -184,12 +220,16 @@ fn rank(t: &Tok) -> u8 {
 }
 
 /// Identity of a route for conflict detection.
-fn key(host: &str, m: &PathMatch) -> (String, u8, String) {
+fn key((host, m, ignore_case): &Route) -> (String, u8, String) {
     let h = norm_pattern(host);
+    let fold = |s: &str| match ignore_case {
+        true => format!("any case {}", s.to_ascii_lowercase()),
+        false => s.to_string(),
+    };
     match m {
-        PathMatch::Exact(s) => (h, 0, s.clone()),
-        PathMatch::Prefix(s) => (h, 2, s.clone()),
-        PathMatch::PathSeparatedPrefix(s) => (h, 3, s.clone()),
+        PathMatch::Exact(s) => (h, 0, fold(s)),
+        PathMatch::Prefix(s) => (h, 2, fold(s)),
+        PathMatch::PathSeparatedPrefix(s) => (h, 3, fold(s)),
         PathMatch::Template(t) => {
             let toks = tokens(t);
             if toks.iter().all(|t| matches!(t, Tok::Byte(_))) {
@@ -209,25 +249,38 @@ fn key(host: &str, m: &PathMatch) -> (String, u8, String) {
 }
 
 /// (route id, params) in precedence order.
-fn naive(
-    routes: &[(&str, PathMatch)],
-    authority: &str,
-    path: &str,
-) -> Vec<(usize, Vec<(String, String)>)> {
-    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+fn naive(routes: &[Route], authority: &str, path: &str) -> Vec<(usize, Vec<(String, String)>)> {
+    let request_path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let lower_path = request_path.to_ascii_lowercase();
     let host = norm_authority(authority);
     let Some(best) = routes
         .iter()
-        .filter_map(|(h, _)| host_rank(&norm_pattern(h), &host))
+        .filter_map(|(h, _, _)| host_rank(&norm_pattern(h), &host))
         .min()
     else {
         return Vec::new();
     };
     let mut hits = Vec::new();
-    for (id, (h, m)) in routes.iter().enumerate() {
+    for (id, (h, m, ignore_case)) in routes.iter().enumerate() {
         if host_rank(&norm_pattern(h), &host) != Some(best) {
             continue;
         }
+        // Case-insensitive: both sides lower-cased (Envoy's ASCII `StartsWithIgnoreCase`).
+        let lower_match;
+        let (path, m) = match ignore_case {
+            true => {
+                lower_match = match m {
+                    PathMatch::Exact(s) => PathMatch::Exact(s.to_ascii_lowercase()),
+                    PathMatch::Prefix(s) => PathMatch::Prefix(s.to_ascii_lowercase()),
+                    PathMatch::PathSeparatedPrefix(s) => {
+                        PathMatch::PathSeparatedPrefix(s.to_ascii_lowercase())
+                    }
+                    PathMatch::Template(_) => unreachable!("templates never ignore case"),
+                };
+                (lower_path.as_str(), &lower_match)
+            }
+            false => (request_path, m),
+        };
         // (class, template ranks, -prefix len, id)
         let (hit, class, toks, len) = match m {
             PathMatch::Exact(s) => ((s == path).then(Vec::new), 0, Vec::new(), 0),
@@ -251,12 +304,13 @@ fn naive(
                 } else {
                     1
                 };
-                (
-                    match_tokens(&toks, path),
-                    class,
-                    toks.iter().map(rank).collect(),
-                    0,
-                )
+                // A template without parameters is an exact route: it ranks with the
+                // others (a case-insensitive exact route can match the same path) by id.
+                let ranks = match class {
+                    0 => Vec::new(),
+                    _ => toks.iter().map(rank).collect(),
+                };
+                (match_tokens(&toks, path), class, ranks, 0)
             }
         };
         if let Some(params) = hit {
@@ -267,11 +321,11 @@ fn naive(
     hits.into_iter().map(|(k, p)| (k.3, p)).collect()
 }
 
-fn dedup(routes: &[(&'static str, PathMatch)]) -> Vec<(&'static str, PathMatch)> {
+fn dedup(routes: &[Route]) -> Vec<Route> {
     let mut seen = std::collections::HashSet::new();
     routes
         .iter()
-        .filter(|(h, m)| seen.insert(key(h, m)))
+        .filter(|r| seen.insert(key(r)))
         .cloned()
         .collect()
 }
@@ -281,14 +335,14 @@ proptest! {
 
     #[test]
     fn conflicts_are_exactly_the_identical_routes(routes in routes()) {
-        let built = RouteTrie::build(routes.iter().enumerate().map(|(i, (h, m))| RouteSpec::new(*h, m.clone(), i)));
+        let built = RouteTrie::build(routes.iter().enumerate().map(|(i, r)| spec(i, r)));
         let mut first = std::collections::HashMap::new();
         let mut expected = Vec::new();
-        for (i, (h, m)) in routes.iter().enumerate() {
-            if let Some(prev) = first.get(&key(h, m)) {
+        for (i, r) in routes.iter().enumerate() {
+            if let Some(prev) = first.get(&key(r)) {
                 expected.push((*prev, i));
             } else {
-                first.insert(key(h, m), i);
+                first.insert(key(r), i);
             }
         }
         match built {
@@ -315,7 +369,7 @@ proptest! {
         routes in routes().prop_map(|r| dedup(&r)),
         requests in prop::collection::vec(request(), 1..16),
     ) {
-        let trie = RouteTrie::build(routes.iter().enumerate().map(|(i, (h, m))| RouteSpec::new(*h, m.clone(), i))).unwrap();
+        let trie = RouteTrie::build(routes.iter().enumerate().map(|(i, r)| spec(i, r))).unwrap();
         trie.check_invariants().map_err(TestCaseError::fail)?;
         let mut buf = MatchBuffer::new();
         for (authority, path) in &requests {
@@ -333,13 +387,10 @@ proptest! {
 }
 
 /// Builds like [`RouteTrie::build`], finishing in steps of `budget` units.
-fn build_in_steps(
-    routes: &[(&'static str, PathMatch)],
-    budget: usize,
-) -> (RouteTrie<usize>, usize) {
+fn build_in_steps(routes: &[Route], budget: usize) -> (RouteTrie<usize>, usize) {
     let mut builder = RouteTrieBuilder::new();
-    for (i, (h, m)) in routes.iter().enumerate() {
-        builder.push(RouteSpec::new(*h, m.clone(), i));
+    for (i, r) in routes.iter().enumerate() {
+        builder.push(spec(i, r));
     }
     let mut freeze = builder.freeze_in_steps().unwrap();
     let mut steps = 1;
@@ -376,21 +427,21 @@ proptest! {
 /// same layout (size, jumps, invariants) and the same answers.
 #[test]
 fn a_large_trie_frozen_in_steps_equals_the_one_built_at_once() {
-    let mut routes: Vec<(&'static str, PathMatch)> = Vec::new();
+    let mut routes: Vec<Route> = Vec::new();
     for t in 0..3_000 {
         routes.push((
             "*",
             PathMatch::Template(format!("/tenant-{t}/api/orders/{{id}}")),
+            false,
         ));
-        routes.push(("a.com", PathMatch::Prefix(format!("/static/{t}/files"))));
+        routes.push((
+            "a.com",
+            PathMatch::Prefix(format!("/static/{t}/files")),
+            false,
+        ));
+        routes.push(("a.com", PathMatch::Prefix(format!("/Static/{t}/")), true));
     }
-    let whole = RouteTrie::build(
-        routes
-            .iter()
-            .enumerate()
-            .map(|(i, (h, m))| RouteSpec::new(*h, m.clone(), i)),
-    )
-    .unwrap();
+    let whole = RouteTrie::build(routes.iter().enumerate().map(|(i, r)| spec(i, r))).unwrap();
     for budget in [1, 7, 500] {
         let (stepped, steps) = build_in_steps(&routes, budget);
         stepped.check_invariants().unwrap();
@@ -403,6 +454,7 @@ fn a_large_trie_frozen_in_steps_equals_the_one_built_at_once() {
                 ("x.org", format!("/tenant-{t}/api/orders/42")),
                 ("a.com", format!("/static/{t}/files/x.css")),
                 ("a.com", format!("/static/{t}/file")),
+                ("a.com", format!("/STATIC/{t}/files/x.css")),
             ] {
                 let got: Vec<usize> = stepped
                     .lookup(authority, &path, &mut a)

@@ -85,18 +85,61 @@ fn strict_fails_listing_every_construct() {
 }
 
 #[test]
-fn case_insensitive_matches_are_translated_only_without_letters() {
+fn case_insensitive_matches_with_letters_become_case_sensitive_false() {
     let i = import_ok(&route_config(
         r#"{"name": "digits", "match": {"prefix": "/1", "case_sensitive": false}, "route": {"cluster": "a"}},
            {"name": "letters", "match": {"prefix": "/Ab", "case_sensitive": false}, "route": {"cluster": "a"}},
-           {"name": "sensitive", "match": {"prefix": "/Ab", "case_sensitive": true}, "route": {"cluster": "a"}}"#,
+           {"name": "sensitive", "match": {"prefix": "/Ab", "case_sensitive": true}, "route": {"cluster": "a"}},
+           {"name": "exact", "match": {"path": "/X/y", "case_sensitive": false}, "route": {"cluster": "a"}},
+           {"name": "sep", "match": {"path_separated_prefix": "/Docs", "case_sensitive": false}, "route": {"cluster": "a", "prefix_rewrite": "/d"}}"#,
     ));
+    assert!(i.skipped.is_empty(), "{:?}", i.skipped);
+    let matches: Vec<_> = routes(&i).iter().map(|r| r["match"].clone()).collect();
     assert_eq!(
-        skipped_paths(&i),
-        ["virtual_hosts[0].routes[1].match.case_sensitive"]
+        matches,
+        [
+            json!({"prefix": "/1"}),
+            json!({"prefix": "/Ab", "case_sensitive": false}),
+            json!({"prefix": "/Ab"}),
+            json!({"exact": "/X/y", "case_sensitive": false}),
+            json!({"path_separated_prefix": "/Docs", "case_sensitive": false}),
+        ]
     );
+    assert_eq!(routes(&i)[4]["rewrite"], json!({"prefix": "/d"}));
+}
+
+#[test]
+fn a_case_insensitive_route_equal_but_for_case_to_an_earlier_one_is_dropped_as_unreachable() {
+    let i = import_ok(&route_config(
+        r#"{"name": "first", "match": {"prefix": "/Ab", "case_sensitive": false}, "route": {"cluster": "a"}},
+           {"name": "twin", "match": {"prefix": "/aB", "case_sensitive": false}, "route": {"cluster": "b"}},
+           {"name": "narrower", "match": {"prefix": "/ab"}, "route": {"cluster": "c"}}"#,
+    ));
     let ids: Vec<_> = routes(&i).iter().map(|r| r["id"].clone()).collect();
-    assert_eq!(ids, [json!("digits"), json!("sensitive")]);
+    assert_eq!(ids, [json!("first"), json!("narrower")]);
+    assert!(
+        i.notes.iter().any(|n| n.path.ends_with("routes[1]")),
+        "{:?}",
+        i.notes
+    );
+}
+
+#[test]
+fn case_sensitive_false_on_a_uri_template_is_ignored_as_envoy_does() {
+    let i = import_ok(&route_config(
+        r#"{"name": "t", "match": {"case_sensitive": false, "path_match_policy": {"name": "envoy.path.match.uri_template.uri_template_matcher", "typed_config": {
+              "@type": "type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig",
+              "path_template": "/Users/{id}"}}}, "route": {"cluster": "a"}}"#,
+    ));
+    assert!(i.skipped.is_empty(), "{:?}", i.skipped);
+    assert_eq!(routes(&i)[0]["match"], json!({"template": "/Users/{id}"}));
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.path.ends_with("match.case_sensitive")),
+        "{:?}",
+        i.notes
+    );
 }
 
 #[test]
@@ -157,20 +200,25 @@ fn regex_case_insensitive_values_and_other_pseudo_headers_are_listed() {
 }
 
 #[test]
-fn domains_exact_suffix_prefix_and_any_are_kept_partial_labels_and_ports_listed() {
+fn domains_exact_suffix_partial_prefix_and_any_are_kept_ports_and_inner_wildcards_listed() {
     let text = r#"{"virtual_hosts": [
-        {"name": "a", "domains": ["API.example.com", "*.example.com", "www.*", "*-x.example.com", "h:8080"],
+        {"name": "a", "domains": ["API.example.com", "*.example.com", "www.*", "*-X.example.com", "h:8080", "a.*.b"],
          "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "a"}}]},
         {"name": "b", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "b"}}]}]}"#;
     let i = import_ok(text);
     assert_eq!(
         i.policy["hosts"][0]["domains"],
-        json!(["api.example.com", "*.example.com", "www.*"])
+        json!([
+            "api.example.com",
+            "*.example.com",
+            "www.*",
+            "*-x.example.com"
+        ])
     );
     assert_eq!(i.policy["hosts"][1]["domains"], json!(["*"]));
     assert_eq!(
         skipped_paths(&i),
-        ["virtual_hosts[0].domains[3]", "virtual_hosts[0].domains[4]"]
+        ["virtual_hosts[0].domains[4]", "virtual_hosts[0].domains[5]"]
     );
     // Unnamed routes get ids from their virtual host and index; the port note is given.
     assert_eq!(i.policy["hosts"][0]["routes"][0]["id"], "a-0");

@@ -164,8 +164,12 @@ impl Translator {
                 && !prefix.starts_with('.')
                 && !prefix.contains("..")
         });
+        // `*.suffix`, or `*-x.suffix`: a partial-label suffix wildcard (the `*` ends inside
+        // the first label), which trieguard ranks with the others by suffix length, as Envoy.
         let ok = lower == "*"
-            || lower.strip_prefix("*.").is_some_and(fits)
+            || lower
+                .strip_prefix('*')
+                .is_some_and(|rest| fits(rest.strip_prefix('.').unwrap_or(rest)))
             || prefix_wildcard
             || fits(&lower);
         if ok {
@@ -174,8 +178,8 @@ impl Translator {
             self.untranslatable.push(finding(
                 path,
                 format!(
-                    "domain {domain:?}: trieguard has exact names, `*.suffix`, `prefix*` and `*` \
-                     (no partial-label suffix wildcards or ports): domain skipped"
+                    "domain {domain:?}: trieguard has exact names, `*.suffix`, `*-partial.suffix`, \
+                     `prefix*` and `*` (no ports, no other wildcards): domain skipped"
                 ),
             ));
             None
@@ -191,7 +195,7 @@ impl Translator {
         };
         let mut problems = unknown_fields(route, path, &["name", "match", "route"], "Route");
         let matcher = match route.get("match").and_then(Value::as_object) {
-            Some(m) => translate_match(m, &format!("{path}.match"), &mut problems),
+            Some(m) => translate_match(m, &format!("{path}.match"), &mut problems, &mut self.notes),
             None => {
                 problems.push(finding(
                     &format!("{path}.match"),
@@ -281,6 +285,7 @@ fn translate_match(
     m: &Map<String, Value>,
     path: &str,
     problems: &mut Vec<Finding>,
+    notes: &mut Vec<Finding>,
 ) -> Option<(Value, String)> {
     let known = [
         "prefix",
@@ -298,13 +303,17 @@ fn translate_match(
         kinds += 1;
         let at = format!("{path}.path_match_policy");
         match uri_template(policy, &at) {
-            Ok(template) if case_insensitive && has_ascii_letters(&template) => {
-                problems.push(finding(
-                    &format!("{path}.case_sensitive"),
-                    format!("case-insensitive match of {template:?}: trieguard matches paths case-sensitively"),
-                ));
-            }
             Ok(template) => {
+                // Envoy builds a URI-template route's matcher without the flag.
+                if case_insensitive && has_ascii_letters(&template) {
+                    notes.push(finding(
+                        &format!("{path}.case_sensitive"),
+                        format!(
+                            "Envoy ignores case_sensitive for URI templates: {template:?} \
+                             matches case-sensitively, in Envoy and in trieguard"
+                        ),
+                    ));
+                }
                 out.insert("template".into(), Value::String(template));
             }
             Err(found) => problems.push(found),
@@ -343,12 +352,9 @@ fn translate_match(
             ));
             continue;
         }
+        // Without letters, ignoring case changes nothing: the plain match is the same.
         if case_insensitive && has_ascii_letters(&pattern) {
-            problems.push(finding(
-                &format!("{path}.case_sensitive"),
-                format!("case-insensitive match of {pattern:?}: trieguard matches paths case-sensitively"),
-            ));
-            continue;
+            out.insert("case_sensitive".into(), Value::Bool(false));
         }
         out.insert(ours.into(), Value::String(pattern));
     }
@@ -393,6 +399,10 @@ fn translate_match(
                 .map(|(k, v)| match (k.as_str(), v.as_str()) {
                     // Variable names do not change what a template matches.
                     ("template", Some(t)) => (k.clone(), Value::String(template_shape(t))),
+                    // Nor does the case of letters compared in any case.
+                    (_, Some(p)) if out.contains_key("case_sensitive") => {
+                        (k.clone(), Value::String(p.to_ascii_lowercase()))
+                    }
                     _ => (k.clone(), v.clone()),
                 })
                 .collect()

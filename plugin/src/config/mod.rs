@@ -95,8 +95,9 @@ impl Precedence {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
-    /// Domains served by this entry: exact names, `*.suffix` wildcards or `*` (default entry).
-    /// Case-insensitive; a port in `:authority` is ignored.
+    /// Domains served by this entry: exact names, `*.suffix` or `*-partial.suffix` wildcards,
+    /// `prefix*` wildcards, or `*` (default entry). Case-insensitive; a port in `:authority`
+    /// is ignored.
     pub domains: Vec<String>,
     /// Minimum TLS version for every route of this host; plaintext requests are refused too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +197,11 @@ pub struct MatchConfig<'a> {
     /// `/users/{id}/orders`, `/static/{*rest}`.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub template: Option<Text<'a>>,
+    /// `false`: the `exact`, `prefix` or `path_separated_prefix` pattern is compared with the
+    /// path ASCII-case-insensitively (Envoy's `case_sensitive`); not allowed with `template`.
+    /// Absent or `true`: case-sensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_sensitive: Option<bool>,
     /// Allowed methods (upper-case); absent means any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub methods: Option<Box<[String]>>,

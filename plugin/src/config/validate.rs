@@ -275,6 +275,13 @@ fn validate_match(issues: &mut Issues, at: &dyn fmt::Display, matcher: &MatchCon
             }
         }
     }
+    if matcher.case_sensitive == Some(false) && matcher.template.is_some() {
+        issues.add(
+            format!("{at}.case_sensitive"),
+            "templates always match case-sensitively (Envoy ignores case_sensitive for URI \
+             templates); use exact, prefix or path_separated_prefix",
+        );
+    }
     if let Some(methods) = &matcher.methods {
         if methods.is_empty() {
             issues.add(

@@ -24,7 +24,7 @@ use trie_routes::{MatchBuffer, RouteSpec, RouteTrie, RouteTrieBuilder, RouteTrie
 use super::auth::{self, Provider};
 use super::chunked::ChunkedVec;
 use super::route::CompiledRoute;
-use super::{ALLOW_SEMICOLON_DEFAULT, Engine, RouteGroup, path_match_kind, route_error_issue};
+use super::{ALLOW_SEMICOLON_DEFAULT, Engine, RouteGroup, route_error_issue};
 use crate::config::{
     ConfigError, ConfigIssue, DecisionHeaderNames, HostConfig, PolicyConfig, Precedence, TlsVersion,
 };
@@ -72,7 +72,7 @@ enum Stage {
     Done(Option<Box<RouteTrie<RouteGroup>>>),
 }
 
-/// Routes grouped by (host entry, path match kind, pattern), groups in order of first
+/// Routes grouped by (host entry, path match key: kind, pattern, case sensitivity), groups in order of first
 /// appearance. A group is found by the key's hash and confirmed against its first route, so
 /// the table borrows nothing from the routes (the build owns both across steps).
 #[derive(Default)]
@@ -271,22 +271,14 @@ impl EngineBuild {
             let Ok(index) = u32::try_from(index) else {
                 continue;
             };
-            let key = (
-                route.host_entry,
-                path_match_kind(&route.path_match),
-                route.path_match.pattern(),
-            );
+            let key = (route.host_entry, route.path_key());
             let hash = hasher.hash_one(key);
             let groups = &mut self.groups;
             let routes = &self.routes;
             let key_of = |group: u32| {
                 let first = *groups.first.get(group as usize)?;
                 let r = routes.get(first as usize)?;
-                Some((
-                    r.host_entry,
-                    path_match_kind(&r.path_match),
-                    r.path_match.pattern(),
-                ))
+                Some((r.host_entry, r.path_key()))
             };
             let mut candidate = groups.by_hash.get(&hash).copied().unwrap_or(NO_GROUP);
             while candidate != NO_GROUP && key_of(candidate) != Some(key) {
@@ -387,11 +379,10 @@ impl EngineBuild {
             match (route, domain) {
                 (Some(route), Some(domain)) => {
                     self.spec_routes.push(first);
-                    push.builder.push(RouteSpec::new(
-                        domain.as_str(),
-                        route.path_match.clone(),
-                        value,
-                    ));
+                    push.builder.push(
+                        RouteSpec::new(domain.as_str(), route.path_match.clone(), value)
+                            .ignoring_case(route.ignore_case),
+                    );
                     push.domain += 1;
                     *budget = budget.saturating_sub(SPEC_COST);
                 }

@@ -224,13 +224,15 @@ impl Engine {
                         trace.step(format_args!(
                             "route '{}' ({}) taken: precedence most_specific, the most specific \
                              candidate whose predicates hold",
-                            route.id, route.path_match
+                            route.id,
+                            route.path_shown()
                         ));
                         return Some(route);
                     }
                     Err(why) => trace.step(format_args!(
                         "route '{}' ({}) skipped: {why}",
-                        route.id, route.path_match
+                        route.id,
+                        route.path_shown()
                     )),
                 }
             }
@@ -262,14 +264,16 @@ impl Engine {
                     Ok(()) => {
                         trace.step(format_args!(
                             "route '{}' ({}) holds",
-                            route.id, route.path_match
+                            route.id,
+                            route.path_shown()
                         ));
                         best = Some((index, route));
                         break;
                     }
                     Err(why) => trace.step(format_args!(
                         "route '{}' ({}) skipped: {why}",
-                        route.id, route.path_match
+                        route.id,
+                        route.path_shown()
                     )),
                 }
             }
@@ -278,7 +282,8 @@ impl Engine {
         trace.step(format_args!(
             "route '{}' ({}) taken: precedence first_match, declared first among the \
              candidates whose predicates hold",
-            route.id, route.path_match
+            route.id,
+            route.path_shown()
         ));
         Some(route)
     }
@@ -471,16 +476,6 @@ impl Trace for NoTrace {
 impl Trace for Vec<String> {
     fn step(&mut self, what: fmt::Arguments<'_>) {
         self.push(what.to_string());
-    }
-}
-
-/// The kind of a path match, as a small ordered key (for grouping identical matches).
-fn path_match_kind(path_match: &PathMatch) -> u8 {
-    match path_match {
-        PathMatch::Exact(_) => 0,
-        PathMatch::Prefix(_) => 1,
-        PathMatch::PathSeparatedPrefix(_) => 2,
-        PathMatch::Template(_) => 3,
     }
 }
 

@@ -97,9 +97,78 @@ fn an_unknown_precedence_is_refused() {
     assert!(Engine::from_json(policy.as_bytes()).is_err());
 }
 
+#[test]
+fn case_insensitive_routes_match_any_case_under_both_rules() {
+    let routes = r#"
+        {"id": "any", "match": {"prefix": "/Api", "case_sensitive": false}, "upstream": {"cluster": "a"}},
+        {"id": "exact-case", "match": {"prefix": "/api/v1"}, "upstream": {"cluster": "e"}},
+        {"id": "login", "match": {"exact": "/API/Login", "case_sensitive": false}, "upstream": {"cluster": "l"}},
+        {"id": "docs", "match": {"path_separated_prefix": "/Docs", "case_sensitive": false}, "upstream": {"cluster": "d"}}"#;
+    let most = engine_with("most_specific", routes);
+    let first = engine_with("first_match", routes);
+    assert_eq!(route_of(&most, "GET", "/api/v1/x", &[]), "exact-case");
+    assert_eq!(route_of(&first, "GET", "/api/v1/x", &[]), "any");
+    assert_eq!(route_of(&most, "GET", "/API/V1/x", &[]), "any");
+    assert_eq!(route_of(&most, "GET", "/api/login", &[]), "login");
+    assert_eq!(route_of(&first, "GET", "/api/login", &[]), "any");
+    assert_eq!(route_of(&most, "GET", "/docs/x", &[]), "docs");
+    assert_eq!(route_of(&most, "GET", "/DOCSX", &[]), "route.no_match");
+}
+
+#[test]
+fn a_prefix_rewrite_of_a_case_insensitive_route_replaces_the_matched_length() {
+    let engine = engine_with(
+        "most_specific",
+        r#"{"id": "v1", "match": {"prefix": "/V1/", "case_sensitive": false}, "upstream": {"cluster": "a"}, "rewrite": {"prefix": "/api/"}}"#,
+    );
+    let request = Request {
+        method: "GET".into(),
+        authority: "h".into(),
+        path: "/v1/Orders?x=1".into(),
+        ..Request::default()
+    };
+    let Decision::Allow(allow) = engine.decide(&request) else {
+        panic!("denied");
+    };
+    assert_eq!(allow.new_path.as_deref(), Some("/api/Orders?x=1"));
+}
+
+#[test]
+fn case_insensitive_routes_equal_but_for_case_conflict_and_case_sensitivity_distinguishes() {
+    let policy =
+        |routes: &str| format!(r#"{{"hosts": [{{"domains": ["*"], "routes": [{routes}]}}]}}"#);
+    let twins = policy(
+        r#"{"id": "a", "match": {"prefix": "/Api", "case_sensitive": false}, "upstream": {"cluster": "a"}},
+           {"id": "b", "match": {"prefix": "/aPI", "case_sensitive": false}, "upstream": {"cluster": "a"}}"#,
+    );
+    let Err(err) = Engine::from_json(twins.as_bytes()) else {
+        panic!("accepted");
+    };
+    assert!(
+        err.to_string()
+            .contains("route 'b' matches exactly the same requests as route 'a'"),
+        "{err}"
+    );
+    let distinct = policy(
+        r#"{"id": "a", "match": {"prefix": "/api", "case_sensitive": false}, "upstream": {"cluster": "a"}},
+           {"id": "b", "match": {"prefix": "/api"}, "upstream": {"cluster": "a"}},
+           {"id": "c", "match": {"prefix": "/API", "case_sensitive": false, "methods": ["GET"]}, "upstream": {"cluster": "a"}},
+           {"id": "d", "match": {"prefix": "/api", "case_sensitive": true, "methods": ["POST"]}, "upstream": {"cluster": "a"}}"#,
+    );
+    let engine = Engine::from_json(distinct.as_bytes()).unwrap();
+    assert_eq!(route_of(&engine, "POST", "/ApI", &[]), "a");
+    let template = policy(
+        r#"{"id": "t", "match": {"template": "/u/{id}", "case_sensitive": false}, "upstream": {"cluster": "a"}}"#,
+    );
+    let Err(err) = Engine::from_json(template.as_bytes()) else {
+        panic!("accepted");
+    };
+    assert!(err.to_string().contains("case_sensitive"), "{err}");
+}
+
 // ---- property test: first_match against a linear scan ----
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Path {
     Exact(String),
     Prefix(String),
@@ -109,11 +178,13 @@ enum Path {
 #[derive(Debug, Clone)]
 struct ModelRoute {
     path: Path,
+    /// `case_sensitive: false`.
+    ignore_case: bool,
     method: Option<&'static str>,
     header: Option<(&'static str, Option<&'static str>)>,
 }
 
-const SEGMENTS: &[&str] = &["a", "b", "ab"];
+const SEGMENTS: &[&str] = &["a", "b", "ab", "A", "aB"];
 
 fn literal() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(SEGMENTS), 0..4)
@@ -135,8 +206,10 @@ fn model_route() -> impl Strategy<Value = ModelRoute> {
         prop::sample::select(&["x-a", "x-b"][..]),
         prop::option::of(prop::sample::select(&["1", "2"][..])),
     ));
-    (path, method, header).prop_map(|(path, method, header)| ModelRoute {
+    let ignore_case = prop::bool::weighted(0.3);
+    (path, ignore_case, method, header).prop_map(|(path, ignore_case, method, header)| ModelRoute {
         path,
+        ignore_case,
         method,
         header,
     })
@@ -144,7 +217,12 @@ fn model_route() -> impl Strategy<Value = ModelRoute> {
 
 impl ModelRoute {
     fn key(&self) -> String {
-        format!("{:?}|{:?}|{:?}", self.path, self.method, self.header)
+        let path = format!("{:?}", self.path);
+        let path = match self.ignore_case {
+            true => format!("any case {}", path.to_ascii_lowercase()),
+            false => path,
+        };
+        format!("{path}|{:?}|{:?}", self.method, self.header)
     }
 
     fn json(&self, id: usize) -> String {
@@ -166,13 +244,28 @@ impl ModelRoute {
                 format!(r#", "headers": [{{"name": "{name}", "exact": "{v}"}}]"#)
             }
         };
+        let case = match self.ignore_case {
+            true => r#", "case_sensitive": false"#,
+            false => "",
+        };
         format!(
-            r#"{{"id": "r{id}", "match": {{{path}{method}{header}}}, "upstream": {{"cluster": "c"}}}}"#
+            r#"{{"id": "r{id}", "match": {{{path}{case}{method}{header}}}, "upstream": {{"cluster": "c"}}}}"#
         )
     }
 
     fn matches(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> bool {
-        let path_ok = match &self.path {
+        let fold = |s: &str| match self.ignore_case {
+            true => s.to_ascii_lowercase(),
+            false => s.to_owned(),
+        };
+        let folded = |p: &Path| match p {
+            Path::Exact(p) => Path::Exact(fold(p)),
+            Path::Prefix(p) => Path::Prefix(fold(p)),
+            Path::Separated(p) => Path::Separated(fold(p)),
+        };
+        let (pattern, path) = (folded(&self.path), fold(path));
+        let path = path.as_str();
+        let path_ok = match &pattern {
             Path::Exact(p) => path == p,
             Path::Prefix(p) => path.starts_with(p.as_str()),
             Path::Separated(p) => {
@@ -203,7 +296,7 @@ proptest! {
         requests in prop::collection::vec((
             prop::sample::select(&["GET", "POST"][..]),
             literal(),
-            prop::sample::select(&["", "a", "/", "/a"][..]),
+            prop::sample::select(&["", "a", "/", "/a", "A", "/AB"][..]),
             prop::option::of(prop::sample::select(&["x-a", "x-b"][..])),
             prop::sample::select(&["1", "2"][..]),
         ), 1..16),

@@ -22,6 +22,8 @@ pub(crate) struct CompiledRoute {
     pub(crate) auth: Option<u32>,
     pub(crate) fail_mode: FailMode,
     pub(crate) path_match: PathMatch,
+    /// The path pattern is compared ASCII-case-insensitively (`case_sensitive: false`).
+    pub(crate) ignore_case: bool,
     pub(crate) upstream: Upstream,
     /// Everything most routes leave out.
     extras: Option<Box<RouteExtras>>,
@@ -163,6 +165,7 @@ impl CompiledRoute {
             prefix,
             path_separated_prefix,
             template,
+            case_sensitive,
             methods,
             headers,
         } = config.matcher;
@@ -199,9 +202,22 @@ impl CompiledRoute {
             auth,
             fail_mode: config.fail_mode,
             path_match,
+            ignore_case: case_sensitive == Some(false),
             upstream: Upstream::compile(config.upstream, clusters),
             extras: (extras != RouteExtras::default()).then(|| Box::new(extras)),
         })
+    }
+
+    /// What identifies the path match: kind, pattern and case sensitivity (case-insensitive
+    /// patterns compare in any case).
+    pub(crate) fn path_key(&self) -> trie_routes::MatchKey<'_> {
+        self.path_match.key(self.ignore_case)
+    }
+
+    /// The path match as traces show it: `prefix `/Api``, with ` (any case)` when case is
+    /// ignored.
+    pub(crate) fn path_shown(&self) -> PathShown<'_> {
+        PathShown(&self.path_match, self.ignore_case)
     }
 
     /// The prefix rewrite, if any.
@@ -232,7 +248,7 @@ impl CompiledRoute {
 
     /// True when both routes match exactly the same requests (same path, methods, headers).
     pub(crate) fn same_request_match(&self, other: &Self) -> bool {
-        self.path_match == other.path_match
+        self.path_key() == other.path_key()
             && self.methods() == other.methods()
             && self.predicates() == other.predicates()
     }
@@ -247,6 +263,18 @@ impl CompiledRoute {
         match self.predicates().iter().find(|p| !p.holds(request)) {
             Some(failed) => Err(format!("{} does not hold", failed.describe())),
             None => Ok(()),
+        }
+    }
+}
+
+/// A route's path match for traces and messages (see [`CompiledRoute::path_shown`]).
+pub(crate) struct PathShown<'a>(&'a PathMatch, bool);
+
+impl std::fmt::Display for PathShown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            true => write!(f, "{} (any case)", self.0),
+            false => write!(f, "{}", self.0),
         }
     }
 }

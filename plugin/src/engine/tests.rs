@@ -134,6 +134,25 @@ fn hosts_are_case_insensitive_ignore_port_and_trailing_dot() {
 }
 
 #[test]
+fn partial_label_suffix_wildcards_select_their_host_by_suffix_length() {
+    let policy = r#"{"hosts": [
+        {"domains": ["*.example.com"], "routes": [{"id": "dot", "match": {"prefix": "/"}, "upstream": {"cluster": "a"}}]},
+        {"domains": ["*-shop.example.com"], "routes": [{"id": "partial", "match": {"prefix": "/"}, "upstream": {"cluster": "b"}}]}]}"#;
+    let e = Engine::from_json(policy.as_bytes()).unwrap();
+    for (authority, route) in [
+        ("eu-shop.example.com", "partial"),
+        ("A.EU-SHOP.example.com:8443", "partial"),
+        ("shop.example.com", "dot"),
+        ("-shop.example.com", "dot"),
+    ] {
+        let r = req("GET", authority, "/", &[]);
+        assert_eq!(allowed(e.decide(&r)).route, route, "{authority}");
+    }
+    let bad = r#"{"hosts": [{"domains": ["a*b.example.com"], "routes": [{"id": "r", "match": {"prefix": "/"}, "upstream": {"cluster": "a"}}]}]}"#;
+    assert!(Engine::from_json(bad.as_bytes()).is_err());
+}
+
+#[test]
 fn prefix_rewrite_keeps_the_rest_and_the_query() {
     let e = engine();
     let a = allowed(e.decide(&get("/v1/users/7?x=1")));
