@@ -160,6 +160,17 @@ impl EngineBuild {
         matches!(self.stage, Stage::Done(_))
     }
 
+    /// The stage the next step works in: `join`, `group`, `specs`, `freeze` or `done`.
+    pub fn stage(&self) -> &'static str {
+        match self.stage {
+            Stage::Join => "join",
+            Stage::Group { .. } => "group",
+            Stage::Specs(_) => "specs",
+            Stage::Freeze(_) => "freeze",
+            Stage::Done(_) => "done",
+        }
+    }
+
     /// The engine, or every problem found, once [`Self::step`] returned true.
     pub fn finish(self) -> Result<Engine, ConfigError> {
         let Self {

@@ -105,11 +105,12 @@ impl PolicyLoad {
         self.generation
     }
 
-    /// What the next slice works on: `routes`, `compile`, `keys`.
+    /// What the next slice works on: `routes`, `compile <stage>`, `keys`.
     pub fn stage(&self) -> &'static str {
         match &self.stage {
             Stage::Routes { .. } => "routes",
-            Stage::Compile(_) | Stage::Built(_) | Stage::Moving => "compile",
+            Stage::Compile(build) => build.stage(),
+            Stage::Built(_) | Stage::Moving => "built",
             Stage::Keys { .. } => "keys",
         }
     }

@@ -482,7 +482,22 @@ pub(crate) struct JumpBuild {
     stack: Vec<Frame>,
     /// The next node (or entry) the current phase looks at.
     next: usize,
+    /// The node being looked at in [`JumpPhase::Select`], if its search is under way.
+    job: Option<NodeJob>,
     table: JumpTable,
+}
+
+/// A node of [`JumpPhase::Select`] whose work spans steps.
+#[derive(Debug, Clone, Copy)]
+enum NodeJob {
+    /// Finding the candidates below it (`JumpBuild::stack` holds the search).
+    Explore { id: usize },
+    /// Adding its entries for `segments`, from `JumpBuild::found[next]` on.
+    Emit {
+        id: usize,
+        segments: usize,
+        next: usize,
+    },
 }
 
 /// Where a [`JumpBuild`] is.
@@ -515,6 +530,7 @@ impl JumpBuild {
             found: Vec::new(),
             stack: Vec::new(),
             next: nodes,
+            job: None,
             table: JumpTable::default(),
         }
     }
@@ -615,6 +631,9 @@ impl JumpBuild {
         true
     }
 
+    /// Chooses the nodes that get a table, one node at a time; a node's search below it and
+    /// the entries it adds are themselves done a budget at a time (below a node near the
+    /// root of 100k routes there are 100k candidates).
     fn select(
         &mut self,
         nodes: &mut [FNode],
@@ -622,84 +641,109 @@ impl JumpBuild {
         labels: &[u8],
         budget: &mut usize,
     ) -> bool {
-        while self.next < nodes.len() {
-            if *budget == 0 {
-                return false;
-            }
-            *budget -= 1;
-            let id = self.next;
-            self.next += 1;
-            let Some(n) = nodes.get(id).copied() else {
-                continue;
-            };
-            // Roots are skipped by the lookup when they have nothing of their own, and
-            // `label_start` must be free to hold the segment count.
-            if n.child_count == 0
-                || self.is_child.get(id) != Some(&true)
-                || self.covered.get(id) == Some(&true)
-                || (n.label_len as usize > INLINE_LABEL && n.label_len != PARAM_LABEL)
-            {
-                continue;
-            }
-            candidates(nodes, labels, &n, &mut self.stack, &mut self.found);
-            // Node loads saved per segment count, weighted by the routes below each
-            // target: a hit loads the entry and `T` instead of the `depth` nodes down to `T`.
-            let mut gain = [None::<i64>; JUMP_KEY + 1];
-            for c in &self.found {
-                if let Some(g) = gain.get_mut(c.segments as usize) {
-                    let w = self.weight.get(c.to as usize).copied().unwrap_or(0) as i64;
-                    *g = Some(g.unwrap_or(0) + w * (i64::from(c.depth) - 2));
-                }
-            }
-            let Some((segments, best)) = gain
-                .iter()
-                .enumerate()
-                .take(usize::from(MAX_SEGMENTS) + 1)
-                .filter_map(|(s, g)| Some((s, (*g)?)))
-                .max_by_key(|(s, g)| (*g, core::cmp::Reverse(*s)))
-            else {
-                continue;
-            };
-            if let Some(m) = self.policy.min_saved
-                && (best <= 0 || best < (m * self.weight.get(id).copied().unwrap_or(0)) as i64)
-            {
-                continue;
-            }
-            if let Some(node) = nodes.get_mut(id) {
-                node.flags |= HAS_JUMP;
-                node.label_start = segments as u32;
-            }
-            for c in self
-                .found
-                .iter()
-                .filter(|c| c.segments as usize == segments)
-            {
-                if c.to >= MAX_TARGET {
-                    continue;
-                }
-                let mut key = [0u64; 3];
-                for (i, w) in key.iter_mut().enumerate() {
-                    let mut b = [0u8; 8];
-                    if let Some(src) = c.key.get(8 * i..8 * i + 8) {
-                        b.copy_from_slice(src);
+        while *budget > 0 {
+            match self.job {
+                None => {
+                    let id = self.next;
+                    let Some(n) = nodes.get(id).copied() else {
+                        return true;
+                    };
+                    self.next += 1;
+                    *budget -= 1;
+                    // Roots are skipped by the lookup when they have nothing of their own,
+                    // and `label_start` must be free to hold the segment count.
+                    if n.child_count == 0
+                        || self.is_child.get(id) != Some(&true)
+                        || self.covered.get(id) == Some(&true)
+                        || (n.label_len as usize > INLINE_LABEL && n.label_len != PARAM_LABEL)
+                    {
+                        continue;
                     }
-                    *w = u64::from_le_bytes(b);
+                    start_candidates(&n, &mut self.stack, &mut self.found);
+                    self.job = Some(NodeJob::Explore { id });
                 }
-                // A target with nothing but a param edge is passed on to its param node at
-                // once: land there, at the end of the key.
-                let (to, skip) = match nodes.get(c.to as usize) {
-                    Some(t) if param_only(t) && t.param < MAX_TARGET => (t.param, c.len),
-                    _ => (c.to, c.skip),
-                };
-                self.entries.push(Jump {
-                    key,
-                    from: id as u32,
-                    to: to << SKIP_BITS | u32::from(skip),
-                });
-                cover(nodes, first, labels, &n, c, &mut self.covered);
+                Some(NodeJob::Explore { id }) => {
+                    let visited =
+                        explore(nodes, labels, &mut self.stack, &mut self.found, *budget);
+                    *budget = budget.saturating_sub(visited);
+                    if self.stack.is_empty() {
+                        self.job = self.choose(nodes, id);
+                    }
+                }
+                Some(NodeJob::Emit { id, segments, next }) => {
+                    let Some(n) = nodes.get(id).copied() else {
+                        self.job = None;
+                        continue;
+                    };
+                    let end = self.found.len().min(next.saturating_add(*budget));
+                    for c in self.found.get(next..end).unwrap_or_default() {
+                        if c.segments as usize != segments || c.to >= MAX_TARGET {
+                            continue;
+                        }
+                        let mut key = [0u64; 3];
+                        for (i, w) in key.iter_mut().enumerate() {
+                            let mut b = [0u8; 8];
+                            if let Some(src) = c.key.get(8 * i..8 * i + 8) {
+                                b.copy_from_slice(src);
+                            }
+                            *w = u64::from_le_bytes(b);
+                        }
+                        // A target with nothing but a param edge is passed on to its param
+                        // node at once: land there, at the end of the key.
+                        let (to, skip) = match nodes.get(c.to as usize) {
+                            Some(t) if param_only(t) && t.param < MAX_TARGET => (t.param, c.len),
+                            _ => (c.to, c.skip),
+                        };
+                        self.entries.push(Jump {
+                            key,
+                            from: id as u32,
+                            to: to << SKIP_BITS | u32::from(skip),
+                        });
+                        cover(nodes, first, labels, &n, c, &mut self.covered);
+                    }
+                    *budget = budget.saturating_sub((end - next).max(1));
+                    self.job = (end < self.found.len()).then_some(NodeJob::Emit {
+                        id,
+                        segments,
+                        next: end,
+                    });
+                }
             }
         }
-        true
+        false
+    }
+
+    /// Once every candidate below node `id` is found: whether the node gets a table, and
+    /// with which segment count (then its entries are emitted next).
+    fn choose(&mut self, nodes: &mut [FNode], id: usize) -> Option<NodeJob> {
+        // Node loads saved per segment count, weighted by the routes below each target: a
+        // hit loads the entry and `T` instead of the `depth` nodes down to `T`.
+        let mut gain = [None::<i64>; JUMP_KEY + 1];
+        for c in &self.found {
+            if let Some(g) = gain.get_mut(c.segments as usize) {
+                let w = self.weight.get(c.to as usize).copied().unwrap_or(0) as i64;
+                *g = Some(g.unwrap_or(0) + w * (i64::from(c.depth) - 2));
+            }
+        }
+        let (segments, best) = gain
+            .iter()
+            .enumerate()
+            .take(usize::from(MAX_SEGMENTS) + 1)
+            .filter_map(|(s, g)| Some((s, (*g)?)))
+            .max_by_key(|(s, g)| (*g, core::cmp::Reverse(*s)))?;
+        if let Some(m) = self.policy.min_saved
+            && (best <= 0 || best < (m * self.weight.get(id).copied().unwrap_or(0)) as i64)
+        {
+            return None;
+        }
+        let node = nodes.get_mut(id)?;
+        node.flags |= HAS_JUMP;
+        node.label_start = segments as u32;
+        Some(NodeJob::Emit {
+            id,
+            segments,
+            next: 0,
+        })
     }
 
     fn insert_entries(&mut self, budget: &mut usize) -> bool {
@@ -776,30 +820,43 @@ struct Frame {
     key: [u8; JUMP_KEY],
 }
 
-/// Every target below `n`: nodes whose label ends with `/`, reached through transparent
-/// nodes with a key of at most [`JUMP_KEY`] bytes.
-fn candidates(
-    nodes: &[FNode],
-    labels: &[u8],
-    n: &FNode,
-    stack: &mut Vec<Frame>,
-    found: &mut Vec<Candidate>,
-) {
+/// The search for every target below a node — nodes whose label ends with `/`, reached
+/// through transparent nodes with a key of at most [`JUMP_KEY`] bytes — in bounded steps:
+/// [`start_candidates`], then [`explore`] until the stack is empty.
+/// Starts the search below `n`.
+fn start_candidates(n: &FNode, stack: &mut Vec<Frame>, found: &mut Vec<Candidate>) {
     found.clear();
     stack.clear();
-    let push_children = |stack: &mut Vec<Frame>, n: &FNode, at: (u8, u8, u8, [u8; JUMP_KEY])| {
-        for i in 0..n.child_count {
-            stack.push(Frame {
-                node: n.child_start + u32::from(i),
-                depth: at.0,
-                segments: at.1,
-                len: at.2,
-                key: at.3,
-            });
-        }
-    };
     push_children(stack, n, (1, 0, 0, [0; JUMP_KEY]));
-    while let Some(f) = stack.pop() {
+}
+
+fn push_children(stack: &mut Vec<Frame>, n: &FNode, at: (u8, u8, u8, [u8; JUMP_KEY])) {
+    for i in 0..n.child_count {
+        stack.push(Frame {
+            node: n.child_start + u32::from(i),
+            depth: at.0,
+            segments: at.1,
+            len: at.2,
+            key: at.3,
+        });
+    }
+}
+
+/// Continues the search for at most `budget` nodes; returns how many it
+/// looked at (fewer than `budget`: the search is complete).
+fn explore(
+    nodes: &[FNode],
+    labels: &[u8],
+    stack: &mut Vec<Frame>,
+    found: &mut Vec<Candidate>,
+    budget: usize,
+) -> usize {
+    let mut visited = 0;
+    while visited < budget {
+        let Some(f) = stack.pop() else {
+            break;
+        };
+        visited += 1;
         let Some(x) = nodes.get(f.node as usize) else {
             continue;
         };
@@ -826,6 +883,7 @@ fn candidates(
             push_children(stack, x, (f.depth + 1, segments, end as u8, key));
         }
     }
+    visited
 }
 
 /// Marks the nodes strictly between `n` and the candidate's target as covered: they get no
