@@ -821,9 +821,9 @@ fn a_new_policys_routes_load_in_slices_while_the_old_policy_serves() {
     }
     assert!(switched_after.is_some(), "the new policy never served");
     // The service's poll and fetch take a few ticks; the rest is the worker's slices
-    // (20,001 route lines at 512 a slice alone are 40).
+    // (20,001 route lines at 512 a slice alone are 40 slices, up to 8 a tick).
     assert!(
-        old_answers >= 40,
+        old_answers >= 10,
         "only {old_answers} requests were answered during the load"
     );
     eprintln!(

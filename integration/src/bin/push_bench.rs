@@ -152,6 +152,7 @@ fn run() -> anyhow::Result<()> {
             .with_context(|| format!("starting variant {name}"))?;
         let measured = measure(&mut bed, &options)?;
         let rss_mib = integration::proc_status::vm_rss_kib(bed.envoy().pid())? as f64 / 1024.0;
+        print_source_log(&options, bed.envoy());
         drop(bed);
         let keys = if name.starts_with('c') {
             0
@@ -400,6 +401,21 @@ fn wait_for_old(
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("the old policy did not answer within {FIRST_POLICY_TIMEOUT:?}; last: {last}")
+}
+
+/// With `TRIEGUARD_PUSH_LOG` set, the plugin's policy-source lines of Envoy's log (what the
+/// service and each worker say a publication cost).
+fn print_source_log(options: &Options, envoy: &EnvoyProcess) {
+    if std::env::var_os("TRIEGUARD_PUSH_LOG").is_none() {
+        return;
+    }
+    for line in envoy
+        .log()
+        .lines()
+        .filter(|l| l.contains("trieguard: source"))
+    {
+        report(options, format_args!("  log: {line}"));
+    }
 }
 
 fn print_variant(

@@ -16,6 +16,11 @@ pub(crate) fn now_ms() -> u64 {
     since_epoch().map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Nanoseconds since the Unix epoch (0 if the clock cannot be read).
+pub(crate) fn now_ns() -> u64 {
+    since_epoch().map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// Seconds since the Unix epoch (0 if the clock cannot be read).
 pub(crate) fn now_unix_seconds() -> u64 {
     since_epoch().map_or(0, |d| d.as_secs())

@@ -14,7 +14,31 @@ use crate::source::handoff::{self, HandoffError, Manifest};
 use crate::source::key_delta::KeyDelta;
 use crate::source::load::{LoadError, PolicyLoad, Progress};
 
+use super::clock::now_ns;
 use super::named_metrics::NamedMetrics;
+
+/// Work a worker does per tick while it loads a publication: a request arriving meanwhile
+/// waits at most this long plus one slice (`source::load::SLICE_UNITS`).
+const TICK_WORK_NS: u64 = 1_500_000;
+/// Slices per tick at most.
+const MAX_SLICES_PER_TICK: usize = 8;
+
+/// The host-clock cost of loading one publication (logged, and the slowest slice a gauge).
+#[derive(Debug, Default)]
+struct LoadCost {
+    started_ns: u64,
+    slices: u64,
+    work_ns: u64,
+    slowest_ns: u64,
+}
+
+impl LoadCost {
+    fn add_slice(&mut self, ns: u64) {
+        self.slices += 1;
+        self.work_ns = self.work_ns.saturating_add(ns);
+        self.slowest_ns = self.slowest_ns.max(ns);
+    }
+}
 
 /// What a worker knows about its source.
 pub(crate) struct WorkerSource {
@@ -31,6 +55,8 @@ pub(crate) struct WorkerSource {
     serving: Option<PolicyDigest>,
     /// A full publication being loaded in slices while the current policy serves.
     loading: Option<PolicyLoad>,
+    /// What loading the publication took so far, by the host's clock.
+    load_cost: LoadCost,
     metrics: NamedMetrics,
 }
 
@@ -45,6 +71,7 @@ impl WorkerSource {
             refused_manifest: None,
             serving: None,
             loading: None,
+            load_cost: LoadCost::default(),
             metrics: NamedMetrics::default(),
         }
     }
@@ -136,7 +163,14 @@ impl WorkerSource {
         };
         self.tried_generation = Some(manifest.generation);
         self.applied_deltas = 0;
-        match PolicyLoad::start(&name, &manifest, &policy) {
+        self.load_cost = LoadCost {
+            started_ns: now_ns(),
+            ..LoadCost::default()
+        };
+        let started = now_ns();
+        let load = PolicyLoad::start(&name, &manifest, &policy);
+        self.load_cost.add_slice(now_ns().saturating_sub(started));
+        match load {
             Ok(load) => {
                 drop(policy);
                 self.loading = Some(load);
@@ -160,7 +194,22 @@ impl WorkerSource {
             Ok((Some(bytes), _)) => Some(bytes),
             _ => None,
         };
-        match load.advance(sliced, &mut read) {
+        // Slices until about TICK_WORK_NS of the host's clock went by (a host whose clock
+        // stands still within a tick gets MAX_SLICES_PER_TICK).
+        let started = now_ns();
+        let mut progress = Ok(Progress::Pending);
+        for _ in 0..MAX_SLICES_PER_TICK {
+            let slice_started = now_ns();
+            progress = load.advance(sliced, &mut read);
+            let now = now_ns();
+            self.load_cost.add_slice(now.saturating_sub(slice_started));
+            if !matches!(progress, Ok(Progress::Pending))
+                || now.saturating_sub(started) >= TICK_WORK_NS
+            {
+                break;
+            }
+        }
+        match progress {
             Ok(Progress::Pending) => {
                 self.loading = Some(load);
                 None
@@ -189,11 +238,20 @@ impl WorkerSource {
         }
         let digest = self.serving?;
         let name = &self.config.name;
+        let cost = &self.load_cost;
         log::info!(
-            "trieguard: source '{name}': serving policy {digest} (generation {}, {} key delta(s), {} routes)",
+            "trieguard: source '{name}': serving policy {digest} (generation {}, {} key delta(s), {} routes); loaded in {} slice(s) over {:.1} ms, {:.1} ms of work, slowest slice {:.2} ms",
             manifest.generation,
             manifest.deltas.len(),
-            engine.route_count()
+            engine.route_count(),
+            cost.slices,
+            now_ns().saturating_sub(cost.started_ns) as f64 / 1e6,
+            cost.work_ns as f64 / 1e6,
+            cost.slowest_ns as f64 / 1e6,
+        );
+        self.metrics.set(
+            &format!("trieguard.policy.{name}.load_slowest_slice_us"),
+            cost.slowest_ns / 1_000,
         );
         self.metrics
             .count(&format!("trieguard.policy.{name}.applied"));

@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineBuild};
 
 /// Units of work one slice may do: about a millisecond natively (`cargo xtask bench vm`
 /// reports the slowest slice). A unit is one trie node in the engine's compile.
-pub const SLICE_UNITS: usize = 24_576;
+pub const SLICE_UNITS: usize = 16_384;
 /// Units charged per route line parsed and compiled.
 const ROUTE_LINE_UNITS: usize = 48;
 /// Units charged per API key inserted.

@@ -663,8 +663,7 @@ impl JumpBuild {
                     self.job = Some(NodeJob::Explore { id });
                 }
                 Some(NodeJob::Explore { id }) => {
-                    let visited =
-                        explore(nodes, labels, &mut self.stack, &mut self.found, *budget);
+                    let visited = explore(nodes, labels, &mut self.stack, &mut self.found, *budget);
                     *budget = budget.saturating_sub(visited);
                     if self.stack.is_empty() {
                         self.job = self.choose(nodes, id);
