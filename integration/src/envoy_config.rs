@@ -76,6 +76,9 @@ pub struct EnvoyConfig {
     pub virtual_host_body: Option<String>,
     /// Envoy worker threads (`--concurrency`); 1 unless a benchmark asks for more.
     pub workers: u32,
+    /// More HTTP filters, before the router (after trieguard's): YAML list items indented by
+    /// 10 spaces (benchmarks compare Envoy's own filters, e.g. `api_key_auth`).
+    pub extra_http_filters: Option<String>,
 }
 
 /// Downstream TLS for the listener.
@@ -101,6 +104,7 @@ impl EnvoyConfig {
             policy_service: None,
             virtual_host_body: None,
             workers: 1,
+            extra_http_filters: None,
         }
     }
 
@@ -234,6 +238,10 @@ admin:
                     16
                 ),
             );
+        }
+        if let Some(filters) = &self.extra_http_filters {
+            y.push('\n');
+            y.push_str(filters.trim_end());
         }
         y.push_str(
             r#"

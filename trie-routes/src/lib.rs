@@ -214,7 +214,7 @@ pub mod route;
 
 pub use candidates::{Candidates, MatchBuffer, MatchKind, Params, RouteMatch};
 pub use error::{BuildError, HostError, PatternError, RouteError};
-pub use hamt::HashTrieMap;
+pub use hamt::{FreeingMap, HashTrieMap};
 pub use host::{HostId, HostPattern};
 pub use pattern::{MatchKey, PathMatch};
 pub use route::{RouteId, RouteSpec, RouteTrie, RouteTrieBuilder, RouteTrieFreeze, strip_query};

@@ -1,5 +1,5 @@
 //! `cargo xtask bench <suite> [ARGS…]`: one crate's criterion benchmarks; extra arguments go
-//! to criterion (e.g. `-- --measurement-time 2`). `envoy`, `vm` and `push` run the
+//! to criterion (e.g. `-- --measurement-time 2`). `envoy`, `vm`, `push` and `keys` run the
 //! integration crate's benchmark binaries instead.
 
 use anyhow::bail;
@@ -17,7 +17,7 @@ const SUITES: &[(&str, &str)] = &[
 pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     let Some((suite, rest)) = args.split_first() else {
         bail!(
-            "usage: cargo xtask bench <{}|envoy|vm|push> [ARGS…]",
+            "usage: cargo xtask bench <{}|envoy|vm|push|keys> [ARGS…]",
             suite_names()
         );
     };
@@ -26,6 +26,16 @@ pub fn run(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     }
     if suite == "push" {
         return push(sh, rest);
+    }
+    if suite == "keys" {
+        crate::setup::run(sh)?;
+        step("bench: Envoy's own api_key_auth with N keys");
+        cmd!(
+            sh,
+            "cargo run --quiet --release -p integration --bin trieguard-keys-bench -- {rest...}"
+        )
+        .run()?;
+        return Ok(());
     }
     if suite == "vm" {
         crate::build::run(sh)?;

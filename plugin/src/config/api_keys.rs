@@ -81,14 +81,6 @@ impl ApiKeyTable {
         self.consumers.get(entry.consumer as usize).map(|c| &**c)
     }
 
-    /// An empty table sized for `keys` keys.
-    pub(crate) fn with_capacity(keys: usize) -> Self {
-        Self {
-            digests: HashTrieMap::with_capacity(keys),
-            ..Self::default()
-        }
-    }
-
     /// Number of keys in the table (declared keys that were well-formed and not duplicates).
     pub(crate) fn key_count(&self) -> usize {
         self.digests.len()
@@ -101,6 +93,35 @@ impl ApiKeyTable {
                 .get(entry.consumer as usize)
                 .map(|consumer| (digest, &**consumer))
         })
+    }
+
+    /// Appends a consumer name (a key set lists them before its keys); returns its index.
+    pub(crate) fn push_consumer(&mut self, name: &str) -> u32 {
+        self.consumers.push(name.into());
+        u32::try_from(self.consumers.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Adds key `digest` for the consumer at `consumer` in [`Self::consumers`]; false (and
+    /// nothing added) when there is no such consumer.
+    pub(crate) fn insert_indexed(&mut self, digest: [u8; 32], consumer: u32) -> bool {
+        if consumer as usize >= self.consumers.len() {
+            return false;
+        }
+        let entry = KeyEntry {
+            consumer,
+            declared: u32::MAX,
+        };
+        if self.digests.insert(digest, entry).is_none() {
+            self.declared = self.declared.saturating_add(1);
+        }
+        true
+    }
+
+    /// Every key: its SHA-256 digest and the index of its consumer in [`Self::consumers`].
+    pub(crate) fn indexed_entries(&self) -> impl Iterator<Item = (&[u8; 32], u32)> {
+        self.digests
+            .iter()
+            .map(|(digest, entry)| (digest, entry.consumer))
     }
 
     /// Adds key `digest` for `consumer`, or re-assigns it (a key delta). `consumer_slot`

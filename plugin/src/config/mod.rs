@@ -30,7 +30,7 @@ mod route_list;
 mod validate;
 
 pub use api_keys::ApiKeyTable;
-pub(crate) use api_keys::{ConsumerSlots, parse_sha256_hex};
+pub(crate) use api_keys::{ConsumerSlots, KeyEntry, parse_sha256_hex};
 pub use route_list::RouteList;
 pub(crate) use route_list::RouteListBuilder;
 

@@ -28,11 +28,11 @@ impl Engine {
             })
     }
 
-    /// Empties provider `name`'s key table, sized for `capacity` keys (a key set is about to
-    /// be loaded into it); `None` if it is not an API-key provider.
-    pub(crate) fn reset_api_key_table(&mut self, name: &str, capacity: usize) -> Option<()> {
+    /// Empties provider `name`'s key table (a key set is about to be loaded into it); `None`
+    /// if it is not an API-key provider.
+    pub(crate) fn reset_api_key_table(&mut self, name: &str) -> Option<()> {
         let table = self.api_key_table_mut(name)?;
-        *table = ApiKeyTable::with_capacity(capacity);
+        *table = ApiKeyTable::default();
         Some(())
     }
 

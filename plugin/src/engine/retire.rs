@@ -5,20 +5,26 @@
 //! loop for milliseconds right after a swap, the moment the swap exists to keep quiet; so a
 //! worker retires the old engine into a [`RetiredEngine`] and frees it a slice per tick.
 
+use trie_routes::FreeingMap;
+
 use super::Engine;
 use super::auth::Provider;
 use super::chunked::ChunkedVec;
 use super::route::CompiledRoute;
+use crate::config::KeyEntry;
 
 /// Units charged per route freed (its id, pattern, predicates: a few frees each).
 const ROUTE_UNITS: usize = 8;
 /// Units charged per consumer name freed.
 const CONSUMER_UNITS: usize = 2;
+/// Units charged per root slot of a key table freed (and the bucket below it, if any).
+const KEY_SLOT_UNITS: usize = 2;
 
 /// An engine being freed; see the module docs.
 pub struct RetiredEngine {
     routes: ChunkedVec<CompiledRoute>,
     consumers: Vec<Vec<Box<str>>>,
+    keys: Vec<FreeingMap<[u8; 32], KeyEntry>>,
     /// The rest (trie arrays, key tries in large chunks): a few large frees, dropped last.
     rest: Option<Engine>,
 }
@@ -27,17 +33,19 @@ impl RetiredEngine {
     /// Takes `engine` apart for freeing.
     pub fn new(mut engine: Engine) -> Self {
         let routes = std::mem::take(&mut engine.routes);
-        let consumers = engine
-            .providers
-            .iter_mut()
-            .filter_map(|(_, provider)| match provider {
-                Provider::ApiKey(keys) => Some(std::mem::take(&mut keys.table_mut().consumers)),
-                _ => None,
-            })
-            .collect();
+        let mut consumers = Vec::new();
+        let mut keys = Vec::new();
+        for (_, provider) in &mut engine.providers {
+            if let Provider::ApiKey(provider) = provider {
+                let table = provider.table_mut();
+                consumers.push(std::mem::take(&mut table.consumers));
+                keys.push(std::mem::take(&mut table.digests).into_freeing());
+            }
+        }
         Self {
             routes,
             consumers,
+            keys,
             rest: Some(engine),
         }
     }
@@ -49,6 +57,14 @@ impl RetiredEngine {
             if let Some(chunk) = self.routes.pop_chunk() {
                 budget = budget.saturating_sub(chunk.len().saturating_mul(ROUTE_UNITS).max(1));
                 drop(chunk);
+                continue;
+            }
+            if let Some(map) = self.keys.last_mut() {
+                let slots = budget.div_ceil(KEY_SLOT_UNITS);
+                if map.step(slots) {
+                    self.keys.pop();
+                }
+                budget = budget.saturating_sub(slots.saturating_mul(KEY_SLOT_UNITS));
                 continue;
             }
             if let Some(names) = self.consumers.last_mut() {

@@ -1,23 +1,27 @@
 //! The API keys of a full publication, handed over apart from the rest of the policy so that a
 //! worker can load them in slices while its current policy keeps serving.
 //!
-//! The service publishes the policy's *skeleton* (every `api_key.keys` list emptied, see
-//! `key_delta::policy_skeleton`), which a worker compiles in one call, and the keys as text,
-//! one line each, which the worker puts into the new engine's hash-tries a bounded number per
-//! tick:
+//! The service publishes the policy's frame (`source::route_sets`; every `api_key.keys` list
+//! emptied) and, per API-key provider, its consumer names in the table's order and then its
+//! keys, one line each, a key naming its consumer by index:
 //!
 //! ```text
-//! provider <name>\t<count>
-//! <SHA-256, 64 lower-case hex>\t<consumer>
+//! provider <name>\t<keys>\t<consumers>
+//! consumer <name>
+//! …
+//! <SHA-256, 64 lower-case hex>\t<consumer index>
 //! …
 //! ```
 //!
-//! Names and consumers containing a tab, a line feed or a carriage return cannot be written
-//! this way; such a policy is published whole, as before.
+//! So a worker rebuilds exactly the service's table — the same consumer list, the same keys —
+//! with no index of names on its side (a million distinct consumers in a hash map cost
+//! rehashes of tens of milliseconds as it grows, and as long to free). Names and consumers
+//! containing a tab, a line feed or a carriage return cannot be written this way; such a
+//! policy's keys are handed over with the rest of the policy.
 
 use super::digest::PolicyDigest;
 use super::lines::{LineFeed, Mismatch};
-use crate::config::{ConsumerSlots, parse_sha256_hex};
+use crate::config::parse_sha256_hex;
 use crate::engine::Engine;
 
 /// Why loaded keys cannot be used.
@@ -52,27 +56,36 @@ pub fn encode(engine: &Engine) -> Option<Vec<u8>> {
         if !writable(name) {
             return None;
         }
-        out.extend_from_slice(format!("provider {name}\t{}\n", table.key_count()).as_bytes());
-        for (digest, consumer) in table.entries() {
+        out.extend_from_slice(
+            format!(
+                "provider {name}\t{}\t{}\n",
+                table.key_count(),
+                table.consumers.len()
+            )
+            .as_bytes(),
+        );
+        for consumer in &table.consumers {
             if !writable(consumer) {
                 return None;
             }
-            out.extend_from_slice(hex::encode(digest).as_bytes());
-            out.push(b'\t');
+            out.extend_from_slice(b"consumer ");
             out.extend_from_slice(consumer.as_bytes());
             out.push(b'\n');
+        }
+        for (digest, consumer) in table.indexed_entries() {
+            out.extend_from_slice(hex::encode(digest).as_bytes());
+            out.extend_from_slice(format!("\t{consumer}\n").as_bytes());
         }
     }
     Some(out)
 }
 
-/// Loads a key set into a compiled skeleton, piece by piece and a bounded number of lines at a
+/// Loads a key set into a compiled frame, piece by piece and a bounded number of lines at a
 /// time. The keys count only once [`KeySetLoader::finish`] has checked the whole digest.
 pub struct KeySetLoader {
     lines: LineFeed,
-    /// The provider the lines belong to, and where its consumer names went.
-    provider: Option<String>,
-    consumer_slot: ConsumerSlots,
+    /// The provider the lines belong to, and how many consumer lines it still announces.
+    provider: Option<(String, usize)>,
 }
 
 impl KeySetLoader {
@@ -81,7 +94,6 @@ impl KeySetLoader {
         Self {
             lines: LineFeed::new(size, digest),
             provider: None,
-            consumer_slot: ConsumerSlots::default(),
         }
     }
 
@@ -103,83 +115,90 @@ impl KeySetLoader {
     /// Puts up to `budget` complete lines into `engine`; returns how many it did.
     pub fn step(&mut self, engine: &mut Engine, budget: usize) -> Result<usize, KeySetError> {
         let mut done = 0;
-        let mut state = LineState {
-            line: 0,
-            provider: &mut self.provider,
-            consumer_slot: &mut self.consumer_slot,
-        };
         while done < budget {
             let Some((number, line)) = self.lines.next_line() else {
                 break;
             };
-            state.line = number;
-            state.take(engine, line)?;
+            take_line(&mut self.provider, engine, number, line)?;
             done += 1;
         }
         Ok(done)
     }
 
-    /// Frees up to `budget` entries of the consumer-name index built while loading (one
-    /// string per distinct consumer: a million of them take milliseconds to free at once);
-    /// true once it is empty. Call when drained, before [`Self::finish`].
-    pub fn release(&mut self, budget: usize) -> bool {
-        self.consumer_slot
-            .extract_if(|_, _| true)
-            .take(budget.max(1))
-            .for_each(drop);
-        self.consumer_slot.is_empty()
-    }
-
     /// Checks the whole key set against its digest once every line is in.
     pub fn finish(self) -> Result<(), KeySetError> {
+        if let Some((name, missing @ 1..)) = &self.provider {
+            return Err(KeySetError::Malformed {
+                line: 0,
+                problem: format!("provider '{name}' ends {missing} consumer line(s) early"),
+            });
+        }
         self.lines
             .finish()
             .map_err(|Mismatch { got, expected }| KeySetError::DigestMismatch { got, expected })
     }
 }
 
-/// What a line needs of the loader: where it is, and for which provider.
-struct LineState<'a> {
-    line: usize,
-    provider: &'a mut Option<String>,
-    consumer_slot: &'a mut ConsumerSlots,
-}
-
-impl LineState<'_> {
-    fn take(&mut self, engine: &mut Engine, line: &[u8]) -> Result<(), KeySetError> {
-        let malformed = |problem: &str| KeySetError::Malformed {
-            line: self.line,
-            problem: problem.to_owned(),
-        };
-        let text = std::str::from_utf8(line).map_err(|_| malformed("not UTF-8"))?;
-        if let Some(header) = text.strip_prefix("provider ") {
-            let (name, count) = header
-                .split_once('\t')
-                .ok_or_else(|| malformed("provider line without a count"))?;
-            let count: usize = count.parse().map_err(|_| malformed("bad key count"))?;
-            engine
-                .reset_api_key_table(name, count)
-                .ok_or_else(|| KeySetError::UnknownProvider(name.to_owned()))?;
-            *self.provider = Some(name.to_owned());
-            self.consumer_slot.clear();
-            return Ok(());
+/// One line of a key set, into `engine`.
+fn take_line(
+    provider: &mut Option<(String, usize)>,
+    engine: &mut Engine,
+    number: usize,
+    line: &[u8],
+) -> Result<(), KeySetError> {
+    let malformed = |problem: &str| KeySetError::Malformed {
+        line: number,
+        problem: problem.to_owned(),
+    };
+    let text = std::str::from_utf8(line).map_err(|_| malformed("not UTF-8"))?;
+    if let Some(header) = text.strip_prefix("provider ") {
+        if provider.as_ref().is_some_and(|(_, missing)| *missing > 0) {
+            return Err(malformed("a provider line before the last one's consumers"));
         }
-        let provider = self
-            .provider
-            .as_deref()
-            .ok_or_else(|| malformed("a key before any provider line"))?;
-        let (hex_digest, consumer) = text
-            .split_once('\t')
-            .ok_or_else(|| malformed("no tab between digest and consumer"))?;
-        let digest = parse_sha256_hex(hex_digest)
-            .filter(|_| !consumer.is_empty())
-            .ok_or_else(|| malformed("bad digest or empty consumer"))?;
-        let table = engine
-            .api_key_table_mut(provider)
-            .ok_or_else(|| KeySetError::UnknownProvider(provider.to_owned()))?;
-        table.set(digest, consumer, self.consumer_slot);
-        Ok(())
+        let mut fields = header.split('\t');
+        let (Some(name), Some(keys), Some(consumers), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(malformed("a provider line needs a name and two counts"));
+        };
+        // The table is not sized for the count up front: allocating a million root slots
+        // at once would take one slice milliseconds; the hash-trie grows incrementally.
+        let _keys: usize = keys.parse().map_err(|_| malformed("bad key count"))?;
+        let consumers: usize = consumers
+            .parse()
+            .map_err(|_| malformed("bad consumer count"))?;
+        engine
+            .reset_api_key_table(name)
+            .ok_or_else(|| KeySetError::UnknownProvider(name.to_owned()))?;
+        *provider = Some((name.to_owned(), consumers));
+        return Ok(());
     }
+    let (name, missing) = provider
+        .as_mut()
+        .ok_or_else(|| malformed("a line before any provider line"))?;
+    let table = engine
+        .api_key_table_mut(name)
+        .ok_or_else(|| KeySetError::UnknownProvider(name.clone()))?;
+    if *missing > 0 {
+        let consumer = text
+            .strip_prefix("consumer ")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| malformed("a consumer line was expected"))?;
+        table.push_consumer(consumer);
+        *missing -= 1;
+        return Ok(());
+    }
+    let (hex_digest, consumer) = text
+        .split_once('\t')
+        .ok_or_else(|| malformed("no tab between digest and consumer"))?;
+    let digest = parse_sha256_hex(hex_digest).ok_or_else(|| malformed("bad digest"))?;
+    let consumer: u32 = consumer
+        .parse()
+        .map_err(|_| malformed("bad consumer index"))?;
+    if !table.insert_indexed(digest, consumer) {
+        return Err(malformed("consumer index out of range"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -236,8 +255,8 @@ mod tests {
         let digest = PolicyDigest::of(&set);
         let mut engine = Engine::from_json(&policy_skeleton(text.as_bytes()).unwrap()).unwrap();
         // A consumer changed in transit: still well-formed, no longer what was published.
-        let at = set.windows(3).position(|w| w == b"\tc0").unwrap() + 2;
-        set[at] = b'9';
+        let at = set.windows(10).position(|w| w == b"consumer c").unwrap() + 9;
+        set[at] = b'd';
         let mut loader = KeySetLoader::new(set.len(), Some(digest));
         loader.feed(&set);
         loader.step(&mut engine, usize::MAX).unwrap();
@@ -251,5 +270,44 @@ mod tests {
             loader.step(&mut engine, 1),
             Err(KeySetError::Malformed { line: 1, .. })
         ));
+        // Lines the service never writes: a key naming no consumer, a missing consumer line,
+        // a provider without its counts.
+        for bad in [
+            format!("provider keys\t1\t1\nconsumer a\n{}\t1\n", "ab".repeat(32)),
+            format!("provider keys\t1\t2\nconsumer a\n{}\t0\n", "ab".repeat(32)),
+            "provider keys\t1\n".to_owned(),
+        ] {
+            let mut loader = KeySetLoader::new(bad.len(), None);
+            loader.feed(bad.as_bytes());
+            assert!(
+                loader.step(&mut engine, usize::MAX).is_err(),
+                "{bad:?} was taken"
+            );
+        }
+    }
+
+    #[test]
+    fn consumers_keep_the_services_order_and_sharing() {
+        let text = policy(500);
+        let full = Engine::from_json(text.as_bytes()).unwrap();
+        let set = encode(&full).unwrap();
+        // Seven distinct consumers in policy(), each written once.
+        assert_eq!(set.windows(9).filter(|w| w == b"consumer ").count(), 7);
+        let mut engine = Engine::from_json(&policy_skeleton(text.as_bytes()).unwrap()).unwrap();
+        let mut loader = KeySetLoader::new(set.len(), Some(PolicyDigest::of(&set)));
+        loader.feed(&set);
+        loader.step(&mut engine, usize::MAX).unwrap();
+        loader.finish().unwrap();
+        let tables = |e: &Engine| -> Vec<(String, Vec<String>)> {
+            e.api_key_tables()
+                .map(|(n, t)| {
+                    (
+                        n.to_owned(),
+                        t.consumers.iter().map(|c| c.to_string()).collect(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(tables(&engine), tables(&full));
     }
 }

@@ -20,8 +20,6 @@ pub const SLICE_UNITS: usize = 16_384;
 const ROUTE_LINE_UNITS: usize = 48;
 /// Units charged per API key inserted.
 const KEY_UNITS: usize = 12;
-/// Units charged per consumer name freed once the keys are in.
-const NAME_RELEASE_UNITS: usize = 2;
 
 /// Why a publication cannot be loaded. The serving policy stays either way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,13 +186,10 @@ impl PolicyLoad {
                     mut next_piece,
                 } => {
                     if loader.is_drained() {
-                        let names = budget.div_ceil(NAME_RELEASE_UNITS);
-                        if loader.release(names) {
-                            loader.finish().map_err(rejected)?;
-                            return Ok(Progress::Done(engine));
-                        }
-                        budget = budget.saturating_sub(names.saturating_mul(NAME_RELEASE_UNITS));
-                    } else if loader.wants_piece() {
+                        loader.finish().map_err(rejected)?;
+                        return Ok(Progress::Done(engine));
+                    }
+                    if loader.wants_piece() {
                         if sliced && pieces_read > 0 {
                             budget = 0;
                         } else {

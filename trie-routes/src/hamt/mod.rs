@@ -61,6 +61,27 @@ pub struct HashTrieMap<K, V, S = DefaultHashBuilder> {
     hasher: S,
 }
 
+/// A [`HashTrieMap`] being freed, a chunk of its root table (and what hangs below those
+/// slots) per [`FreeingMap::step`].
+#[derive(Debug)]
+pub struct FreeingMap<K, V> {
+    chunks: Vec<Vec<root::Slot<K, V>>>,
+}
+
+impl<K, V> FreeingMap<K, V> {
+    /// Frees whole chunks until about `slots` root slots are freed; true once all is freed.
+    pub fn step(&mut self, slots: usize) -> bool {
+        let mut freed = 0;
+        while freed < slots.max(1) {
+            let Some(chunk) = self.chunks.pop() else {
+                break;
+            };
+            freed += chunk.len().max(1);
+        }
+        self.chunks.is_empty()
+    }
+}
+
 impl<K, V> HashTrieMap<K, V, DefaultHashBuilder> {
     /// An empty map with the default hasher.
     pub fn new() -> Self {
@@ -113,6 +134,15 @@ impl<K, V, S> HashTrieMap<K, V, S> {
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The map taken apart for freeing a bounded amount at a time ([`FreeingMap`]): a map of
+    /// a million keys holds a million root slots and the buckets below them, which take tens
+    /// of milliseconds to free in one call.
+    pub fn into_freeing(self) -> FreeingMap<K, V> {
+        FreeingMap {
+            chunks: self.root.into_chunks(),
+        }
     }
 
     /// True when the map has no keys.
@@ -240,6 +270,19 @@ impl<K: Hash + Eq, V, S: BuildHasher + Default> FromIterator<(K, V)> for HashTri
 mod tests {
     use super::*;
     use core::hash::Hasher;
+
+    #[test]
+    fn a_map_is_freed_a_chunk_at_a_time() {
+        let map: HashTrieMap<u64, String> = (0..20_000u64).map(|i| (i, i.to_string())).collect();
+        let mut freeing = map.into_freeing();
+        let mut steps = 1;
+        while !freeing.step(root::CHUNK) {
+            steps += 1;
+        }
+        // 32,768 root slots (the table doubles at 16,384 keys) in chunks of 512.
+        assert!(steps >= 32, "{steps}");
+        assert!(freeing.step(1));
+    }
 
     /// Hashes every key to `key % buckets`, forcing full-hash collisions and deep branches.
     #[derive(Clone, Default)]

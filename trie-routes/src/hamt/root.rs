@@ -144,6 +144,15 @@ pub(crate) struct Root<K, V> {
     old_flip: usize,
 }
 
+impl<K, V> Root<K, V> {
+    /// The chunks of both tables, for freeing them a chunk at a time.
+    pub(crate) fn into_chunks(self) -> Vec<Vec<Slot<K, V>>> {
+        let mut chunks = self.old.chunks;
+        chunks.extend(self.slots.chunks);
+        chunks
+    }
+}
+
 impl<K, V> Default for Root<K, V> {
     fn default() -> Self {
         Self {
