@@ -66,7 +66,14 @@ struct TrieguardRoot {
     /// Engines replaced by a newer policy; streams that started with one may still use it.
     retired: Vec<Rc<Shared>>,
     /// A retired engine no stream uses any more, freed a slice per tick.
-    freeing: Option<RetiredEngine>,
+    freeing: Option<(RetiredEngine, FreeCost)>,
+}
+
+/// Slices spent freeing a retired engine and the longest one, by the host's clock (logged).
+#[derive(Debug, Default)]
+struct FreeCost {
+    slices: u64,
+    slowest_ns: u64,
 }
 
 /// What every stream of a configuration shares.
@@ -150,12 +157,32 @@ impl TrieguardRoot {
         {
             let retired = self.retired.swap_remove(unused);
             if let Ok(shared) = Rc::try_unwrap(retired) {
-                self.freeing = Some(RetiredEngine::new(shared.engine.into_inner()));
+                let started = clock::now_ns();
+                let freeing = RetiredEngine::new(shared.engine.into_inner());
+                let cost = FreeCost {
+                    slices: 0,
+                    slowest_ns: clock::now_ns().saturating_sub(started),
+                };
+                self.freeing = Some((freeing, cost));
             }
         }
-        if let Some(freeing) = self.freeing.as_mut()
-            && freeing.step(SLICE_UNITS)
-        {
+        let Some((freeing, cost)) = self.freeing.as_mut() else {
+            return;
+        };
+        let started = clock::now_ns();
+        let done = freeing.step(SLICE_UNITS);
+        cost.slices += 1;
+        cost.slowest_ns = cost.slowest_ns.max(clock::now_ns().saturating_sub(started));
+        if done {
+            let name = self
+                .source
+                .as_ref()
+                .map_or("", |source| source.config().name.as_str());
+            log::info!(
+                "trieguard: source '{name}': freed the replaced engine in {} slice(s), slowest {:.2} ms",
+                cost.slices,
+                cost.slowest_ns as f64 / 1e6
+            );
             self.freeing = None;
         }
     }
