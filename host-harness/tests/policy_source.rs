@@ -321,6 +321,31 @@ fn gauge(vm: &Vm, name: &str) -> Option<u64> {
 
 const NOT_LOADED: &str = "503 policy.not_loaded";
 
+/// Runs the Envoy a virtual millisecond at a time, asking `answer` after each, until it says
+/// `billing` (the new policy); every answer before must be `orders` (the old one). Returns how
+/// many requests the old policy answered meanwhile.
+fn old_answers_until_switch(
+    envoy: &mut Envoy,
+    max_ms: usize,
+    mut answer: impl FnMut(&mut Envoy) -> String,
+) -> usize {
+    let mut old_answers = 0;
+    for step in 0..max_ms {
+        envoy.run(1);
+        match answer(envoy).as_str() {
+            "orders" => old_answers += 1,
+            "billing" => {
+                eprintln!(
+                    "the old policy answered {old_answers} requests (one per virtual ms) during the load"
+                );
+                return old_answers;
+            }
+            other => panic!("step {step}: {other}"),
+        }
+    }
+    panic!("the new policy never served in {max_ms} virtual ms");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -762,26 +787,11 @@ fn a_new_policys_keys_load_in_slices_while_the_old_policy_serves() {
     // A route change: published whole; each worker loads the frame, the route, the compile,
     // 40,000 keys in slices of 1,366, serving the old policy until the last one is in.
     publish(&files, &keyed("billing"));
-    let mut old_answers = 0;
-    let mut switched_after = None;
-    for step in 0..2_000 {
-        envoy.run(1);
-        match route(&mut envoy.workers[0]).as_str() {
-            "orders" => old_answers += 1,
-            "billing" => {
-                switched_after = Some(step);
-                break;
-            }
-            other => panic!("step {step}: {other}"),
-        }
-    }
-    assert!(switched_after.is_some(), "the new policy never served");
+    let old_answers =
+        old_answers_until_switch(&mut envoy, 2_000, |envoy| route(&mut envoy.workers[0]));
     assert!(
         old_answers >= 5,
         "only {old_answers} requests were answered during the load"
-    );
-    eprintln!(
-        "the old policy answered {old_answers} requests (one per virtual ms) during the load"
     );
     assert_eq!(
         gauge(&envoy.workers[0], "trieguard.policy.main.generation"),
@@ -806,28 +816,13 @@ fn a_new_policys_routes_load_in_slices_while_the_old_policy_serves() {
     // freezes them in bounded slices, one per 1 ms tick, serving the old policy until the
     // new engine is complete.
     publish(&files, &policy_with("billing", ROUTES));
-    let mut old_answers = 0;
-    let mut switched_after = None;
-    for step in 0..5_000 {
-        envoy.run(1);
-        match envoy.orders()[0].as_str() {
-            "orders" => old_answers += 1,
-            "billing" => {
-                switched_after = Some(step);
-                break;
-            }
-            other => panic!("step {step}: {other}"),
-        }
-    }
-    assert!(switched_after.is_some(), "the new policy never served");
+    let old_answers =
+        old_answers_until_switch(&mut envoy, 5_000, |envoy| envoy.orders()[0].clone());
     // The service's poll and fetch take a few ticks; the rest is the worker's slices
     // (20,001 route lines at 342 a slice alone are 59 slices, up to 8 a tick).
     assert!(
         old_answers >= 10,
         "only {old_answers} requests were answered during the load"
-    );
-    eprintln!(
-        "the old policy answered {old_answers} requests (one per virtual ms) during the load"
     );
     envoy.run(10);
     assert_eq!(envoy.orders(), ["billing", "billing"]);

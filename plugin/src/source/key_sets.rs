@@ -19,8 +19,7 @@
 //! containing a tab, a line feed or a carriage return cannot be written this way; such a
 //! policy's keys are handed over with the rest of the policy.
 
-use super::digest::PolicyDigest;
-use super::lines::{LineFeed, Mismatch};
+use super::lines::{SetLines, SetLoader};
 use crate::config::parse_sha256_hex;
 use crate::engine::Engine;
 
@@ -81,61 +80,36 @@ pub fn encode(engine: &Engine) -> Option<Vec<u8>> {
 }
 
 /// Loads a key set into a compiled frame, piece by piece and a bounded number of lines at a
-/// time. The keys count only once [`KeySetLoader::finish`] has checked the whole digest.
-pub struct KeySetLoader {
-    lines: LineFeed,
+/// time ([`SetLoader`]). The keys count only once the whole digest is checked.
+pub type KeySetLoader = SetLoader<KeyLines>;
+
+/// What a key set's lines mean (see the module docs).
+#[derive(Default)]
+pub struct KeyLines {
     /// The provider the lines belong to, and how many consumer lines it still announces.
     provider: Option<(String, usize)>,
 }
 
-impl KeySetLoader {
-    /// A loader for a key set of `size` bytes with SHA-256 `digest`.
-    pub fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
-        Self {
-            lines: LineFeed::new(size, digest),
-            provider: None,
-        }
+impl SetLines for KeyLines {
+    type Target = Engine;
+    type Error = KeySetError;
+
+    fn take(&mut self, engine: &mut Engine, number: usize, line: &[u8]) -> Result<(), KeySetError> {
+        take_line(&mut self.provider, engine, number, line)
     }
 
-    /// Takes the next piece of the key set.
-    pub fn feed(&mut self, piece: &[u8]) {
-        self.lines.feed(piece);
-    }
-
-    /// True when every byte was fed and every complete line put into the engine.
-    pub fn is_drained(&self) -> bool {
-        self.lines.is_drained()
-    }
-
-    /// True when the lines fed so far are all consumed (feed the next piece).
-    pub fn wants_piece(&self) -> bool {
-        self.lines.wants_piece()
-    }
-
-    /// Puts up to `budget` complete lines into `engine`; returns how many it did.
-    pub fn step(&mut self, engine: &mut Engine, budget: usize) -> Result<usize, KeySetError> {
-        let mut done = 0;
-        while done < budget {
-            let Some((number, line)) = self.lines.next_line() else {
-                break;
-            };
-            take_line(&mut self.provider, engine, number, line)?;
-            done += 1;
-        }
-        Ok(done)
-    }
-
-    /// Checks the whole key set against its digest once every line is in.
-    pub fn finish(self) -> Result<(), KeySetError> {
-        if let Some((name, missing @ 1..)) = &self.provider {
-            return Err(KeySetError::Malformed {
+    fn close(self, _engine: &mut Engine) -> Result<(), KeySetError> {
+        match self.provider {
+            Some((name, missing @ 1..)) => Err(KeySetError::Malformed {
                 line: 0,
                 problem: format!("provider '{name}' ends {missing} consumer line(s) early"),
-            });
+            }),
+            _ => Ok(()),
         }
-        self.lines
-            .finish()
-            .map_err(|Mismatch { got, expected }| KeySetError::DigestMismatch { got, expected })
+    }
+
+    fn mismatch(got: usize, expected: usize) -> KeySetError {
+        KeySetError::DigestMismatch { got, expected }
     }
 }
 
@@ -204,6 +178,7 @@ fn take_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::digest::PolicyDigest;
     use crate::source::key_delta::{KeyDelta, policy_skeleton};
 
     fn policy(keys: usize) -> String {
@@ -242,7 +217,7 @@ mod tests {
         while !loader.is_drained() {
             loader.step(&mut engine, 64).unwrap();
         }
-        loader.finish().unwrap();
+        loader.finish(&mut engine).unwrap();
         assert!(slices > 10);
         assert_eq!(KeyDelta::between(&engine, &full).unwrap().changes(), 0);
     }
@@ -261,7 +236,7 @@ mod tests {
         loader.feed(&set);
         loader.step(&mut engine, usize::MAX).unwrap();
         assert!(matches!(
-            loader.finish(),
+            loader.finish(&mut engine),
             Err(KeySetError::DigestMismatch { .. })
         ));
         let mut loader = KeySetLoader::new(5, None);
@@ -297,7 +272,7 @@ mod tests {
         let mut loader = KeySetLoader::new(set.len(), Some(PolicyDigest::of(&set)));
         loader.feed(&set);
         loader.step(&mut engine, usize::MAX).unwrap();
-        loader.finish().unwrap();
+        loader.finish(&mut engine).unwrap();
         let tables = |e: &Engine| -> Vec<(String, Vec<String>)> {
             e.api_key_tables()
                 .map(|(n, t)| {

@@ -9,7 +9,7 @@
 use super::digest::PolicyDigest;
 
 /// Lines of a published text of known size and digest, fed piece by piece.
-pub(crate) struct LineFeed {
+struct LineFeed {
     expected_size: usize,
     expected: Option<PolicyDigest>,
     hasher: ring::digest::Context,
@@ -23,14 +23,14 @@ pub(crate) struct LineFeed {
 
 /// The bytes do not match the digest, or end early: (bytes read, bytes announced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Mismatch {
-    pub(crate) got: usize,
-    pub(crate) expected: usize,
+struct Mismatch {
+    got: usize,
+    expected: usize,
 }
 
 impl LineFeed {
     /// A feed of `size` bytes with SHA-256 `digest`.
-    pub(crate) fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
+    fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
         Self {
             expected_size: size,
             expected: digest,
@@ -43,7 +43,7 @@ impl LineFeed {
     }
 
     /// Takes the next piece.
-    pub(crate) fn feed(&mut self, piece: &[u8]) {
+    fn feed(&mut self, piece: &[u8]) {
         self.received = self.received.saturating_add(piece.len());
         self.pending.drain(..self.consumed.min(self.pending.len()));
         self.consumed = 0;
@@ -51,12 +51,12 @@ impl LineFeed {
     }
 
     /// True when every byte was fed and every complete line taken.
-    pub(crate) fn is_drained(&self) -> bool {
+    fn is_drained(&self) -> bool {
         self.received >= self.expected_size && self.consumed >= self.pending.len()
     }
 
     /// True when the lines fed so far are all taken (feed the next piece).
-    pub(crate) fn wants_piece(&self) -> bool {
+    fn wants_piece(&self) -> bool {
         self.received < self.expected_size
             && !self
                 .pending
@@ -65,7 +65,7 @@ impl LineFeed {
     }
 
     /// The next complete line (without its `\n`) and its 1-based number.
-    pub(crate) fn next_line(&mut self) -> Option<(usize, &[u8])> {
+    fn next_line(&mut self) -> Option<(usize, &[u8])> {
         let rest = self.pending.get(self.consumed..)?;
         let end = rest.iter().position(|&b| b == b'\n')?;
         self.hasher.update(rest.get(..=end)?);
@@ -76,7 +76,7 @@ impl LineFeed {
     }
 
     /// Checks the whole text against its digest once every line is taken.
-    pub(crate) fn finish(mut self) -> Result<(), Mismatch> {
+    fn finish(mut self) -> Result<(), Mismatch> {
         // Bytes after the last line break (a set the service wrote always ends with one).
         if let Some(rest) = self.pending.get(self.consumed..) {
             self.hasher.update(rest);
@@ -89,6 +89,79 @@ impl LineFeed {
             });
         }
         Ok(())
+    }
+}
+
+/// What a set's lines mean: route sets (`source::route_sets`) and key sets
+/// (`source::key_sets`) each parse their lines into their own target.
+pub trait SetLines: Default {
+    /// What the lines go into.
+    type Target;
+    /// Why a set cannot be used.
+    type Error;
+    /// Takes line `number` (1-based, without its line break) into `target`.
+    fn take(
+        &mut self,
+        target: &mut Self::Target,
+        number: usize,
+        line: &[u8],
+    ) -> Result<(), Self::Error>;
+    /// Ends the set once every line is taken (what the last lines announced must be there).
+    fn close(self, target: &mut Self::Target) -> Result<(), Self::Error>;
+    /// The error for bytes that do not match the set's digest or end early.
+    fn mismatch(got: usize, expected: usize) -> Self::Error;
+}
+
+/// A set published in pieces, loaded a bounded number of lines at a time. Its lines count
+/// only once [`SetLoader::finish`] has checked the whole digest.
+pub struct SetLoader<L: SetLines> {
+    lines: LineFeed,
+    parser: L,
+}
+
+impl<L: SetLines> SetLoader<L> {
+    /// A loader for a set of `size` bytes with SHA-256 `digest`.
+    pub fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
+        Self {
+            lines: LineFeed::new(size, digest),
+            parser: L::default(),
+        }
+    }
+
+    /// Takes the next piece of the set.
+    pub fn feed(&mut self, piece: &[u8]) {
+        self.lines.feed(piece);
+    }
+
+    /// True when every byte was fed and every complete line taken.
+    pub fn is_drained(&self) -> bool {
+        self.lines.is_drained()
+    }
+
+    /// True when the lines fed so far are all taken (feed the next piece).
+    pub fn wants_piece(&self) -> bool {
+        self.lines.wants_piece()
+    }
+
+    /// Takes up to `budget` complete lines into `target`; returns how many it took.
+    pub fn step(&mut self, target: &mut L::Target, budget: usize) -> Result<usize, L::Error> {
+        let mut done = 0;
+        while done < budget {
+            let Some((number, line)) = self.lines.next_line() else {
+                break;
+            };
+            self.parser.take(target, number, line)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Ends the set once every line is taken and checks the whole against its digest.
+    pub fn finish(self, target: &mut L::Target) -> Result<(), L::Error> {
+        self.parser.close(target)?;
+        self.lines
+            .finish()
+            .map_err(|Mismatch { got, expected }| L::mismatch(got, expected))
     }
 }
 

@@ -8,8 +8,9 @@
 
 use super::digest::PolicyDigest;
 use super::handoff::{self, Manifest};
-use super::key_sets::KeySetLoader;
-use super::route_sets::RouteSetLoader;
+use super::key_sets::KeyLines;
+use super::lines::{SetLines, SetLoader};
+use super::route_sets::RouteLines;
 use crate::config::PolicyConfig;
 use crate::engine::{Engine, EngineBuild};
 
@@ -34,21 +35,86 @@ pub enum LoadError {
 
 /// Where a load is.
 enum Stage {
-    Routes {
-        frame: Box<PolicyConfig>,
-        loader: RouteSetLoader,
-        next_piece: usize,
-    },
+    Routes(SetLoad<RouteLines>),
     Compile(Box<EngineBuild>),
     /// Compiled; its keys (if any) not loaded yet.
     Built(Box<Engine>),
-    Keys {
-        engine: Box<Engine>,
-        loader: KeySetLoader,
-        next_piece: usize,
-    },
+    Keys(SetLoad<KeyLines>),
     /// Between two stages (never seen outside [`PolicyLoad::advance`]).
     Moving,
+}
+
+/// A route set or key set being loaded into its target, and the next piece to read.
+struct SetLoad<L: SetLines> {
+    target: Box<L::Target>,
+    loader: SetLoader<L>,
+    next_piece: usize,
+}
+
+impl<L: SetLines> SetLoad<L>
+where
+    L::Error: std::fmt::Display,
+{
+    fn new(target: Box<L::Target>, size: usize, digest: Option<PolicyDigest>) -> Self {
+        Self {
+            target,
+            loader: SetLoader::new(size, digest),
+            next_piece: 0,
+        }
+    }
+
+    /// One move: reads the next piece (`piece_key(i)`; at most one per slice when `sliced`) or
+    /// takes lines for the budget, each line costing `line_units`. True once every line is in.
+    fn advance(
+        &mut self,
+        piece_key: &dyn Fn(usize) -> String,
+        line_units: usize,
+        slice: &mut SliceState<'_>,
+    ) -> Result<bool, LoadError> {
+        if self.loader.is_drained() {
+            return Ok(true);
+        }
+        if self.loader.wants_piece() {
+            if slice.sliced && slice.pieces_read > 0 {
+                slice.budget = 0;
+                return Ok(false);
+            }
+            self.loader
+                .feed(&read_piece(slice.read, piece_key(self.next_piece))?);
+            self.next_piece += 1;
+            slice.pieces_read += 1;
+            return Ok(false);
+        }
+        let lines = slice.budget.div_ceil(line_units);
+        let done = self
+            .loader
+            .step(&mut self.target, lines)
+            .map_err(rejected)?;
+        if done == 0 {
+            return Err(LoadError::Rejected(
+                "the published set ends inside a line".to_owned(),
+            ));
+        }
+        slice.budget = slice.budget.saturating_sub(done.saturating_mul(line_units));
+        Ok(false)
+    }
+
+    /// The target, once every line is in and the digest checks.
+    fn finish(self) -> Result<Box<L::Target>, LoadError> {
+        let Self {
+            mut target, loader, ..
+        } = self;
+        loader.finish(&mut target).map_err(rejected)?;
+        Ok(target)
+    }
+}
+
+/// What one call of [`PolicyLoad::advance`] has left.
+struct SliceState<'a> {
+    sliced: bool,
+    budget: usize,
+    pieces_read: usize,
+    read: &'a mut dyn FnMut(&str) -> Option<Vec<u8>>,
 }
 
 /// A full publication being loaded.
@@ -76,11 +142,11 @@ impl PolicyLoad {
             .as_ref()
             .map(|keys| (keys.size, PolicyDigest::parse_hex(&keys.sha256)));
         let stage = match &manifest.routes {
-            Some(routes) => Stage::Routes {
-                frame: Box::new(PolicyConfig::parse_json(main).map_err(rejected)?),
-                loader: RouteSetLoader::new(routes.size, PolicyDigest::parse_hex(&routes.sha256)),
-                next_piece: 0,
-            },
+            Some(routes) => Stage::Routes(SetLoad::new(
+                Box::new(PolicyConfig::parse_json(main).map_err(rejected)?),
+                routes.size,
+                PolicyDigest::parse_hex(&routes.sha256),
+            )),
             // Published whole or as a skeleton without a route set: small, or from a service
             // that could not split it; validated and compiled in one call.
             None => {
@@ -106,10 +172,10 @@ impl PolicyLoad {
     /// What the next slice works on: `routes`, `compile <stage>`, `keys`.
     pub fn stage(&self) -> &'static str {
         match &self.stage {
-            Stage::Routes { .. } => "routes",
+            Stage::Routes(_) => "routes",
             Stage::Compile(build) => build.stage(),
             Stage::Built(_) | Stage::Moving => "built",
-            Stage::Keys { .. } => "keys",
+            Stage::Keys(_) => "keys",
         }
     }
 
@@ -119,48 +185,26 @@ impl PolicyLoad {
         sliced: bool,
         read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
     ) -> Result<Progress, LoadError> {
-        let mut budget = if sliced { SLICE_UNITS } else { usize::MAX };
-        let mut pieces_read = 0;
-        while budget > 0 {
+        let mut slice = SliceState {
+            sliced,
+            budget: if sliced { SLICE_UNITS } else { usize::MAX },
+            pieces_read: 0,
+            read,
+        };
+        let (name, generation) = (self.name.clone(), self.generation);
+        let route_piece = |i| handoff::routes_piece_key(&name, generation, i);
+        let key_piece = |i| handoff::keys_piece_key(&name, generation, i);
+        while slice.budget > 0 {
             match std::mem::replace(&mut self.stage, Stage::Moving) {
-                Stage::Routes {
-                    mut frame,
-                    mut loader,
-                    mut next_piece,
-                } => {
-                    if loader.is_drained() {
-                        loader.finish(&mut frame).map_err(rejected)?;
-                        self.stage = Stage::Compile(Box::new(EngineBuild::new(*frame)));
-                        continue;
-                    }
-                    if loader.wants_piece() {
-                        if sliced && pieces_read > 0 {
-                            budget = 0;
-                        } else {
-                            let key =
-                                handoff::routes_piece_key(&self.name, self.generation, next_piece);
-                            loader.feed(&read_piece(read, key)?);
-                            next_piece += 1;
-                            pieces_read += 1;
-                        }
+                Stage::Routes(mut set) => {
+                    self.stage = if set.advance(&route_piece, ROUTE_LINE_UNITS, &mut slice)? {
+                        Stage::Compile(Box::new(EngineBuild::new(*set.finish()?)))
                     } else {
-                        let lines = budget.div_ceil(ROUTE_LINE_UNITS);
-                        let done = loader.step(&mut frame, lines).map_err(rejected)?;
-                        if done == 0 {
-                            return Err(LoadError::Rejected(
-                                "the route set ends inside a line".to_owned(),
-                            ));
-                        }
-                        budget = budget.saturating_sub(done.saturating_mul(ROUTE_LINE_UNITS));
-                    }
-                    self.stage = Stage::Routes {
-                        frame,
-                        loader,
-                        next_piece,
+                        Stage::Routes(set)
                     };
                 }
                 Stage::Compile(mut build) => {
-                    if !build.step(budget) {
+                    if !build.step(slice.budget) {
                         self.stage = Stage::Compile(build);
                         break;
                     }
@@ -172,48 +216,15 @@ impl PolicyLoad {
                 }
                 Stage::Built(engine) => match self.keys {
                     Some((size, digest)) => {
-                        self.stage = Stage::Keys {
-                            engine,
-                            loader: KeySetLoader::new(size, digest),
-                            next_piece: 0,
-                        };
+                        self.stage = Stage::Keys(SetLoad::new(engine, size, digest));
                     }
                     None => return Ok(Progress::Done(engine)),
                 },
-                Stage::Keys {
-                    mut engine,
-                    mut loader,
-                    mut next_piece,
-                } => {
-                    if loader.is_drained() {
-                        loader.finish().map_err(rejected)?;
-                        return Ok(Progress::Done(engine));
+                Stage::Keys(mut set) => {
+                    if set.advance(&key_piece, KEY_UNITS, &mut slice)? {
+                        return Ok(Progress::Done(set.finish()?));
                     }
-                    if loader.wants_piece() {
-                        if sliced && pieces_read > 0 {
-                            budget = 0;
-                        } else {
-                            let key =
-                                handoff::keys_piece_key(&self.name, self.generation, next_piece);
-                            loader.feed(&read_piece(read, key)?);
-                            next_piece += 1;
-                            pieces_read += 1;
-                        }
-                    } else {
-                        let keys = budget.div_ceil(KEY_UNITS);
-                        let done = loader.step(&mut engine, keys).map_err(rejected)?;
-                        if done == 0 {
-                            return Err(LoadError::Rejected(
-                                "the key set ends inside a line".to_owned(),
-                            ));
-                        }
-                        budget = budget.saturating_sub(done.saturating_mul(KEY_UNITS));
-                    }
-                    self.stage = Stage::Keys {
-                        engine,
-                        loader,
-                        next_piece,
-                    };
+                    self.stage = Stage::Keys(set);
                 }
                 Stage::Moving => {
                     return Err(LoadError::Rejected(

@@ -12,7 +12,7 @@ pub mod fetch;
 pub mod handoff;
 pub mod key_delta;
 pub mod key_sets;
-mod lines;
+pub mod lines;
 pub mod load;
 pub mod route_sets;
 

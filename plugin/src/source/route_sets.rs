@@ -21,8 +21,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::digest::PolicyDigest;
-use super::lines::{LineFeed, Mismatch};
+use super::lines::{SetLines, SetLoader};
 use crate::config::{ConfigIssue, PolicyConfig, RouteConfig, RouteListBuilder};
 
 /// Why a route set cannot be used.
@@ -111,94 +110,70 @@ pub fn split(skeleton: &[u8]) -> Option<SplitPolicy> {
 }
 
 /// Parses a route set into a parsed frame, piece by piece and a bounded number of lines at a
-/// time. The routes count only once [`RouteSetLoader::finish`] has checked the whole digest
-/// and the routes announced.
-pub struct RouteSetLoader {
-    lines: LineFeed,
+/// time ([`SetLoader`]). The routes count only once the whole digest and the routes announced
+/// are checked.
+pub type RouteSetLoader = SetLoader<RouteLines>;
+
+/// What a route set's lines mean (see the module docs).
+#[derive(Default)]
+pub struct RouteLines {
     /// The host entry the lines belong to, its routes so far, and how many are announced.
     host: Option<(usize, RouteListBuilder, usize)>,
 }
 
-impl RouteSetLoader {
-    /// A loader for a route set of `size` bytes with SHA-256 `digest`.
-    pub fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
-        Self {
-            lines: LineFeed::new(size, digest),
-            host: None,
-        }
-    }
+impl SetLines for RouteLines {
+    type Target = PolicyConfig;
+    type Error = RouteSetError;
 
-    /// Takes the next piece of the route set.
-    pub fn feed(&mut self, piece: &[u8]) {
-        self.lines.feed(piece);
-    }
-
-    /// True when every byte was fed and every complete line parsed.
-    pub fn is_drained(&self) -> bool {
-        self.lines.is_drained()
-    }
-
-    /// True when the lines fed so far are all parsed (feed the next piece).
-    pub fn wants_piece(&self) -> bool {
-        self.lines.wants_piece()
-    }
-
-    /// Parses up to `budget` complete lines into `frame`'s host entries; returns how many.
-    pub fn step(
+    fn take(
         &mut self,
         frame: &mut PolicyConfig,
-        budget: usize,
-    ) -> Result<usize, RouteSetError> {
-        let mut done = 0;
-        while done < budget {
-            let Some((number, line)) = self.lines.next_line() else {
-                break;
-            };
-            let malformed = |problem: String| RouteSetError::Malformed {
-                line: number,
-                problem,
-            };
-            done += 1;
-            if let Some(header) = line.strip_prefix(b"host ") {
-                let header = std::str::from_utf8(header).map_err(|e| malformed(e.to_string()))?;
-                let (index, count) = header
-                    .split_once('\t')
-                    .ok_or_else(|| malformed("host line without a count".to_owned()))?;
-                let index: usize = index
-                    .parse()
-                    .map_err(|_| malformed("bad host index".to_owned()))?;
-                let count: usize = count
-                    .parse()
-                    .map_err(|_| malformed("bad route count".to_owned()))?;
-                let list = frame
-                    .hosts
-                    .get(index)
-                    .map(|host| &host.routes)
-                    .ok_or_else(|| malformed(format!("the frame has no host entry {index}")))?;
-                if !list.is_empty() {
-                    return Err(malformed(format!("host entry {index} appears twice")));
-                }
-                close_host(frame, self.host.take())?;
-                self.host = Some((index, RouteListBuilder::default(), count));
-                continue;
+        number: usize,
+        line: &[u8],
+    ) -> Result<(), RouteSetError> {
+        let malformed = |problem: String| RouteSetError::Malformed {
+            line: number,
+            problem,
+        };
+        if let Some(header) = line.strip_prefix(b"host ") {
+            let header = std::str::from_utf8(header).map_err(|e| malformed(e.to_string()))?;
+            let (index, count) = header
+                .split_once('\t')
+                .ok_or_else(|| malformed("host line without a count".to_owned()))?;
+            let index: usize = index
+                .parse()
+                .map_err(|_| malformed("bad host index".to_owned()))?;
+            let count: usize = count
+                .parse()
+                .map_err(|_| malformed("bad route count".to_owned()))?;
+            let list = frame
+                .hosts
+                .get(index)
+                .map(|host| &host.routes)
+                .ok_or_else(|| malformed(format!("the frame has no host entry {index}")))?;
+            if !list.is_empty() {
+                return Err(malformed(format!("host entry {index} appears twice")));
             }
-            let Some((_, builder, _)) = self.host.as_mut() else {
-                return Err(malformed("a route before any host line".to_owned()));
-            };
-            let route: RouteConfig<'_> =
-                serde_json::from_slice(line).map_err(|e| malformed(e.to_string()))?;
-            builder.push(route);
+            close_host(frame, self.host.take())?;
+            self.host = Some((index, RouteListBuilder::default(), count));
+            return Ok(());
         }
-        Ok(done)
+        let Some((_, builder, _)) = self.host.as_mut() else {
+            return Err(malformed("a route before any host line".to_owned()));
+        };
+        let route: RouteConfig<'_> =
+            serde_json::from_slice(line).map_err(|e| malformed(e.to_string()))?;
+        builder.push(route);
+        Ok(())
     }
 
-    /// Checks the whole route set against its digest once every line is parsed, and gives
-    /// the last host entry its routes.
-    pub fn finish(mut self, frame: &mut PolicyConfig) -> Result<(), RouteSetError> {
-        close_host(frame, self.host.take())?;
-        self.lines
-            .finish()
-            .map_err(|Mismatch { got, expected }| RouteSetError::DigestMismatch { got, expected })
+    /// Gives the last host entry its routes.
+    fn close(mut self, frame: &mut PolicyConfig) -> Result<(), RouteSetError> {
+        close_host(frame, self.host.take())
+    }
+
+    fn mismatch(got: usize, expected: usize) -> RouteSetError {
+        RouteSetError::DigestMismatch { got, expected }
     }
 }
 
@@ -233,6 +208,7 @@ fn close_host(
 mod tests {
     use super::*;
     use crate::engine::{Engine, Request};
+    use crate::source::digest::PolicyDigest;
 
     fn policy() -> String {
         let mut routes = Vec::new();
