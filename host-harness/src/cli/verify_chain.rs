@@ -37,6 +37,9 @@ pub struct Args {
     /// Accept CA certificates without subjectKeyIdentifier (legacy PKIs).
     #[arg(long)]
     no_require_subject_key_id: bool,
+    /// Accept CA certificates whose basicConstraints is not marked critical (legacy CAs).
+    #[arg(long)]
+    no_require_critical_basic_constraints: bool,
     /// PEM file with the chain: the leaf first, then intermediates in any order.
     #[arg(value_name = "CHAIN.pem")]
     chain: PathBuf,
@@ -65,6 +68,7 @@ impl Config {
         options.allow_any_extended_key_usage = args.allow_any_extended_key_usage;
         options.require_authority_key_id = !args.no_require_authority_key_id;
         options.require_subject_key_id = !args.no_require_subject_key_id;
+        options.require_critical_basic_constraints = !args.no_require_critical_basic_constraints;
         let store = match TrustStore::from_pem_with_id(&roots, &args.sm2_id) {
             Ok(store) => Ok(store.with_options(options)),
             // No trust anchor at all, or an unusable --sm2-id: the invocation is wrong.

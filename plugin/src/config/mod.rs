@@ -402,6 +402,10 @@ pub struct ClientCertProviderConfig {
     /// default true).
     #[serde(default = "default_true")]
     pub require_subject_key_id: bool,
+    /// Refuse a CA certificate on the path whose basicConstraints is not marked critical
+    /// (RFC 5280 §4.2.1.9; default true, turn off for a legacy CA that wrote it non-critical).
+    #[serde(default = "default_true")]
+    pub require_critical_basic_constraints: bool,
     /// Accept anyExtendedKeyUsage in place of id-kp-clientAuth (default false).
     #[serde(default)]
     pub allow_any_extended_key_usage: bool,

@@ -37,6 +37,7 @@ impl ClientCertProvider {
         options.require_client_auth_eku = config.require_client_auth_eku;
         options.require_authority_key_id = config.require_authority_key_id;
         options.require_subject_key_id = config.require_subject_key_id;
+        options.require_critical_basic_constraints = config.require_critical_basic_constraints;
         options.allow_any_extended_key_usage = config.allow_any_extended_key_usage;
         let store = TrustStore::from_pem_with_id(config.roots_pem.as_bytes(), &config.sm2_id)
             .map_err(|error| {

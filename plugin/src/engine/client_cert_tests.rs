@@ -180,3 +180,38 @@ fn the_profile_options_reach_the_trust_store() {
         assert_eq!(decide(&lenient, chain).0, 200, "{chain}");
     }
 }
+
+/// `require_critical_basic_constraints` (docs/cert-rules.md, x509-limbo
+/// `rfc5280::root-non-critical-basic-constraints`) reaches the trust store: a root whose
+/// basicConstraints is not critical is refused by default with a 401 and accepted when off.
+#[test]
+fn a_non_critical_basic_constraints_root_is_a_401_unless_allowed() {
+    for alg in ["sm2", "p256"] {
+        let engine_with = |extra: serde_json::Value| {
+            let mut store = serde_json::json!({
+                "roots_pem": fixture(&format!("anchors/roots-{alg}-root-noncritical-bc.pem")),
+                "consumer_from": "dns_san"});
+            if let (Some(s), Some(o)) = (store.as_object_mut(), extra.as_object()) {
+                s.extend(o.clone());
+            }
+            let policy = serde_json::json!({
+                "hosts": [{"domains": ["*"], "routes": [
+                    {"id": "gov", "match": {"prefix": "/"}, "upstream": {"cluster": "gov"}, "auth": {"any_of": ["gov-sm2"]}}
+                ]}],
+                "auth_providers": {"gov-sm2": {"client_cert": store}}
+            });
+            Engine::from_json(policy.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let chain = fixture(&format!("anchors/chains/{alg}-root-noncritical-bc.pem"));
+        let decide = |e: &Engine| outcome(e.decide(&request(Some(xfcc(&chain)), "127.0.0.1:5000")));
+        let (status, reason, message) = decide(&engine_with(serde_json::json!({})));
+        assert_eq!(
+            (status, reason.as_str()),
+            (401, "auth.sm2.chain_invalid"),
+            "{alg}"
+        );
+        assert!(message.contains("basicConstraints"), "{alg}: {message}");
+        let lenient = engine_with(serde_json::json!({"require_critical_basic_constraints": false}));
+        assert_eq!(decide(&lenient).0, 200, "{alg}");
+    }
+}
