@@ -846,3 +846,31 @@ fn a_new_policys_routes_load_in_slices_while_the_old_policy_serves() {
         );
     }
 }
+
+/// Every swap retires the engine it replaces and frees it a slice per tick once no stream
+/// holds it: a worker's memory (a wasm VM's linear memory never shrinks, so a leak would show
+/// as growth) levels off after the first swaps however many follow. An engine of 5,000 routes
+/// takes over a megabyte, so eight leaked ones would add several.
+#[test]
+fn replaced_engines_are_freed_so_swaps_do_not_grow_a_worker() {
+    const ROUTES: usize = 5_000;
+    let files = Arc::new(Mutex::new(Files::default()));
+    publish(&files, &policy_with("orders", ROUTES));
+    let server = StaticServer::start("127.0.0.1:0".parse().unwrap(), files.clone());
+    let mut envoy = Envoy::start_with(server.addr, FETCH_MIB);
+    envoy.run(1_000);
+    let mut memory = Vec::new();
+    for round in 0..12 {
+        let cluster = if round % 2 == 0 { "billing" } else { "orders" };
+        publish(&files, &policy_with(cluster, ROUTES));
+        envoy.run(1_000);
+        assert_eq!(envoy.orders(), [cluster, cluster], "round {round}");
+        memory.push(envoy.workers[0].memory_bytes());
+    }
+    eprintln!("worker memory after each swap: {memory:?}");
+    let grown = memory[11].saturating_sub(memory[3]);
+    assert!(
+        grown < 1024 * 1024,
+        "the worker grew by {grown} bytes over swaps 5 to 12: {memory:?}"
+    );
+}
