@@ -171,7 +171,7 @@ fn key_delta_cost(policy: &[u8], keys: usize) -> anyhow::Result<f64> {
 /// as the first), the median slice, the number of slices and their total time.
 fn sliced_swap_costs(policy: &[u8]) -> anyhow::Result<(f64, f64, usize, f64)> {
     use std::collections::HashMap;
-    use trieguard::source::handoff::{self, Manifest};
+    use trieguard::source::handoff::{self, Manifest, PiecesRef};
     use trieguard::source::key_delta::policy_skeleton;
     use trieguard::source::key_sets::encode;
     use trieguard::source::load::{PolicyLoad, Progress};
@@ -184,8 +184,8 @@ fn sliced_swap_costs(policy: &[u8]) -> anyhow::Result<(f64, f64, usize, f64)> {
     drop(full);
     let manifest = Manifest::for_parts(
         &parts.frame,
-        Some(&parts.routes),
-        Some(&keys),
+        Some(PiecesRef::of(&parts.routes)),
+        Some(PiecesRef::of(&keys)),
         PolicyDigest::of(policy),
         1,
     );

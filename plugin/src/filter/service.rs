@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::source::FetchPolicyConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
-use crate::source::handoff::{self, DeltaRef, Manifest};
+use crate::source::handoff::{self, DeltaRef, Manifest, PiecesRef};
 use crate::source::key_delta::{self, KeyDelta};
 use crate::source::{key_sets, route_sets};
 
@@ -150,10 +150,25 @@ impl PolicyService {
                 return false;
             }
         };
-        // The skeleton (key lists emptied) gives both the shape a key delta is judged by and
-        // what a full publication hands over in place of the policy.
+        // The skeleton (key lists emptied) and its split into a frame and a route set give both
+        // the shape a key delta is judged by and what a full publication hands over; the route
+        // set is hashed once, for both.
         let skeleton = key_delta::policy_skeleton(policy).ok();
-        let shape = skeleton.as_deref().map(PolicyDigest::of);
+        let parts = skeleton.as_deref().and_then(route_sets::split);
+        let route_ref = parts
+            .as_ref()
+            .filter(|parts| !parts.routes.is_empty())
+            .map(|parts| PiecesRef::of(&parts.routes));
+        let shape = skeleton.as_deref().map(|skeleton| {
+            let route_digest = route_ref
+                .as_ref()
+                .and_then(|r| PolicyDigest::parse_hex(&r.sha256));
+            let frame_and_routes = parts
+                .as_ref()
+                .zip(route_digest.as_ref())
+                .map(|(parts, digest)| (parts.frame.as_slice(), digest));
+            key_delta::skeleton_shape(skeleton, frame_and_routes)
+        });
         let Some(engine) = self.publish_key_delta(&name, engine, shape, digest) else {
             return true;
         };
@@ -172,7 +187,6 @@ impl PolicyService {
             .is_some()
             .then(|| key_sets::encode(&engine))
             .flatten();
-        let parts = skeleton.as_deref().and_then(route_sets::split);
         let split = match (&parts, &skeleton) {
             (Some(parts), _) if !parts.routes.is_empty() => Some((
                 parts.frame.as_slice(),
@@ -186,7 +200,13 @@ impl PolicyService {
         };
         let (manifest, main_bytes, route_bytes, key_bytes) = match split {
             Some((main, routes, keys)) => (
-                Manifest::for_parts(main, routes, keys, digest, generation),
+                Manifest::for_parts(
+                    main,
+                    routes.and(route_ref),
+                    keys.map(PiecesRef::of),
+                    digest,
+                    generation,
+                ),
                 main,
                 routes.unwrap_or_default(),
                 keys.unwrap_or_default(),

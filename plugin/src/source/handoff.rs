@@ -144,17 +144,18 @@ impl Manifest {
     }
 
     /// The manifest for a policy published in parts: `main` (its skeleton, or the skeleton's
-    /// frame when `routes` is given) plus its route set and its key set.
+    /// frame when `routes` is given) plus its route set and its key set (their references
+    /// computed once by the caller, [`PiecesRef::of`]).
     pub fn for_parts(
         main: &[u8],
-        routes: Option<&[u8]>,
-        keys: Option<&[u8]>,
+        routes: Option<PiecesRef>,
+        keys: Option<PiecesRef>,
         policy: PolicyDigest,
         generation: u64,
     ) -> Self {
         Self {
-            keys: keys.map(PiecesRef::of),
-            routes: routes.map(PiecesRef::of),
+            keys,
+            routes,
             policy_sha256: Some(policy.to_hex()),
             ..Self::for_policy(main, generation)
         }

@@ -111,9 +111,37 @@ impl KeyDelta {
     }
 }
 
-/// The policy's shape: its SHA-256 with the contents of every API-key list left out.
+/// The policy's shape: a digest of the policy with the contents of every API-key list left
+/// out (its skeleton), equal for two policies exactly when their skeletons are (up to line
+/// breaks inside a route, which the route set writes as spaces and which compile the same).
 pub fn policy_shape(policy: &[u8]) -> Result<PolicyDigest, ShapeError> {
-    policy_skeleton(policy).map(|skeleton| PolicyDigest::of(&skeleton))
+    let skeleton = policy_skeleton(policy)?;
+    let parts = super::route_sets::split(&skeleton);
+    Ok(skeleton_shape(
+        &skeleton,
+        parts
+            .as_ref()
+            .filter(|parts| !parts.routes.is_empty())
+            .map(|parts| (parts.frame.as_slice(), PolicyDigest::of(&parts.routes)))
+            .as_ref()
+            .map(|(frame, routes)| (*frame, routes)),
+    ))
+}
+
+/// The shape of a skeleton. When it splits into a frame and a route set (`route_sets::split`)
+/// the shape is the digest of the frame followed by the route set's digest, which the service
+/// computes anyway for the workers: a 100k-route skeleton is then not hashed a second time.
+pub fn skeleton_shape(skeleton: &[u8], parts: Option<(&[u8], &PolicyDigest)>) -> PolicyDigest {
+    match parts {
+        Some((frame, route_set)) => {
+            let mut bytes = Vec::with_capacity(frame.len() + 80);
+            bytes.extend_from_slice(frame);
+            bytes.extend_from_slice(b"\nroute set ");
+            bytes.extend_from_slice(route_set.to_hex().as_bytes());
+            PolicyDigest::of(&bytes)
+        }
+        None => PolicyDigest::of(skeleton),
+    }
 }
 
 /// The policy with every API-key list emptied (`"keys": []`): what compiles to the policy's
@@ -196,11 +224,17 @@ mod tests {
             policy_shape(a.as_bytes()).unwrap(),
             policy_shape(b.as_bytes()).unwrap()
         );
-        let c = a.replace(r#""cluster":"c""#, r#""cluster":"d""#);
-        assert_ne!(
-            policy_shape(a.as_bytes()).unwrap(),
-            policy_shape(c.as_bytes()).unwrap()
-        );
+        // A route changes (the route set's digest), or the frame around the routes does.
+        for changed in [
+            a.replace(r#""cluster":"c""#, r#""cluster":"d""#),
+            a.replace(r#""domains":["*"]"#, r#""domains":["x.example"]"#),
+        ] {
+            assert_ne!(
+                policy_shape(a.as_bytes()).unwrap(),
+                policy_shape(changed.as_bytes()).unwrap(),
+                "{changed}"
+            );
+        }
     }
 
     #[test]
