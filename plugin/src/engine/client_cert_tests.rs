@@ -40,6 +40,11 @@ fn engine(trusted_proxies: Option<&[&str]>) -> Engine {
     if let Some(proxies) = trusted_proxies {
         store["trusted_proxies"] = serde_json::json!(proxies);
     }
+    engine_with_store(store)
+}
+
+/// One route behind one `client_cert` provider configured as `store`.
+fn engine_with_store(store: serde_json::Value) -> Engine {
     let policy = serde_json::json!({
         "hosts": [{"domains": ["*"], "routes": [
             {"id": "gov", "match": {"prefix": "/"}, "upstream": {"cluster": "gov"}, "auth": {"any_of": ["gov-sm2"]}}
@@ -47,6 +52,16 @@ fn engine(trusted_proxies: Option<&[&str]>) -> Engine {
         "auth_providers": {"gov-sm2": {"client_cert": store}}
     });
     Engine::from_json(policy.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `engine_with_store` for the roots in fixture `roots`, consumers named by DNS SAN, with the
+/// store fields of `options` added.
+fn engine_with_options(roots: &str, options: serde_json::Value) -> Engine {
+    let mut store = serde_json::json!({"roots_pem": fixture(roots), "consumer_from": "dns_san"});
+    if let (Some(s), Some(o)) = (store.as_object_mut(), options.as_object()) {
+        s.extend(o.clone());
+    }
+    engine_with_store(store)
 }
 
 fn request(xfcc_value: Option<String>, source: &str) -> Request {
@@ -141,20 +156,7 @@ fn bad_roots_are_a_config_error_at_their_path() {
 /// `require_client_auth_eku` off by default, the key-identifier rules on by default.
 #[test]
 fn the_profile_options_reach_the_trust_store() {
-    let engine_with = |options: serde_json::Value| {
-        let mut store = serde_json::json!({
-            "roots_pem": fixture("rules/roots.pem"), "consumer_from": "dns_san"});
-        if let (Some(s), Some(o)) = (store.as_object_mut(), options.as_object()) {
-            s.extend(o.clone());
-        }
-        let policy = serde_json::json!({
-            "hosts": [{"domains": ["*"], "routes": [
-                {"id": "gov", "match": {"prefix": "/"}, "upstream": {"cluster": "gov"}, "auth": {"any_of": ["gov-sm2"]}}
-            ]}],
-            "auth_providers": {"gov-sm2": {"client_cert": store}}
-        });
-        Engine::from_json(policy.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-    };
+    let engine_with = |options| engine_with_options("rules/roots.pem", options);
     let decide = |e: &Engine, chain: &str| {
         outcome(e.decide(&request(
             Some(xfcc(&fixture(&format!("rules/chains/{chain}.pem")))),
@@ -187,21 +189,8 @@ fn the_profile_options_reach_the_trust_store() {
 #[test]
 fn a_non_critical_basic_constraints_root_is_a_401_unless_allowed() {
     for alg in ["sm2", "p256"] {
-        let engine_with = |extra: serde_json::Value| {
-            let mut store = serde_json::json!({
-                "roots_pem": fixture(&format!("anchors/roots-{alg}-root-noncritical-bc.pem")),
-                "consumer_from": "dns_san"});
-            if let (Some(s), Some(o)) = (store.as_object_mut(), extra.as_object()) {
-                s.extend(o.clone());
-            }
-            let policy = serde_json::json!({
-                "hosts": [{"domains": ["*"], "routes": [
-                    {"id": "gov", "match": {"prefix": "/"}, "upstream": {"cluster": "gov"}, "auth": {"any_of": ["gov-sm2"]}}
-                ]}],
-                "auth_providers": {"gov-sm2": {"client_cert": store}}
-            });
-            Engine::from_json(policy.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-        };
+        let roots = format!("anchors/roots-{alg}-root-noncritical-bc.pem");
+        let engine_with = |options| engine_with_options(&roots, options);
         let chain = fixture(&format!("anchors/chains/{alg}-root-noncritical-bc.pem"));
         let decide = |e: &Engine| outcome(e.decide(&request(Some(xfcc(&chain)), "127.0.0.1:5000")));
         let (status, reason, message) = decide(&engine_with(serde_json::json!({})));

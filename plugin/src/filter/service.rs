@@ -155,20 +155,13 @@ impl PolicyService {
         // set is hashed once, for both.
         let skeleton = key_delta::policy_skeleton(policy).ok();
         let parts = skeleton.as_deref().and_then(route_sets::split);
-        let route_ref = parts
-            .as_ref()
-            .filter(|parts| !parts.routes.is_empty())
-            .map(|parts| PiecesRef::of(&parts.routes));
-        let shape = skeleton.as_deref().map(|skeleton| {
-            let route_digest = route_ref
-                .as_ref()
-                .and_then(|r| PolicyDigest::parse_hex(&r.sha256));
-            let frame_and_routes = parts
-                .as_ref()
-                .zip(route_digest.as_ref())
-                .map(|(parts, digest)| (parts.frame.as_slice(), digest));
-            key_delta::skeleton_shape(skeleton, frame_and_routes)
-        });
+        let (shape, route_ref) = match &skeleton {
+            Some(skeleton) => {
+                let (shape, route_ref) = key_delta::skeleton_shape(skeleton, parts.as_ref());
+                (Some(shape), route_ref)
+            }
+            None => (None, None),
+        };
         let Some(engine) = self.publish_key_delta(&name, engine, shape, digest) else {
             return true;
         };

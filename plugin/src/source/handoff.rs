@@ -57,10 +57,15 @@ pub struct PiecesRef {
 impl PiecesRef {
     /// The reference to `bytes`, published in [`SET_PIECE_BYTES`] pieces.
     pub fn of(bytes: &[u8]) -> Self {
+        Self::with_digest(PolicyDigest::of(bytes), bytes.len())
+    }
+
+    /// The reference to `size` bytes whose SHA-256 the caller computed already.
+    pub fn with_digest(digest: PolicyDigest, size: usize) -> Self {
         Self {
-            sha256: PolicyDigest::of(bytes).to_hex(),
-            size: bytes.len(),
-            pieces: bytes.len().div_ceil(SET_PIECE_BYTES),
+            sha256: digest.to_hex(),
+            size,
+            pieces: size.div_ceil(SET_PIECE_BYTES),
         }
     }
 }

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::digest::PolicyDigest;
+use super::handoff::PiecesRef;
+use super::route_sets::SplitPolicy;
 use crate::engine::Engine;
 
 /// Largest delta sent as one: beyond this many changes a full publication is cheaper to apply
@@ -117,30 +119,28 @@ impl KeyDelta {
 pub fn policy_shape(policy: &[u8]) -> Result<PolicyDigest, ShapeError> {
     let skeleton = policy_skeleton(policy)?;
     let parts = super::route_sets::split(&skeleton);
-    Ok(skeleton_shape(
-        &skeleton,
-        parts
-            .as_ref()
-            .filter(|parts| !parts.routes.is_empty())
-            .map(|parts| (parts.frame.as_slice(), PolicyDigest::of(&parts.routes)))
-            .as_ref()
-            .map(|(frame, routes)| (*frame, routes)),
-    ))
+    Ok(skeleton_shape(&skeleton, parts.as_ref()).0)
 }
 
-/// The shape of a skeleton. When it splits into a frame and a route set (`route_sets::split`)
-/// the shape is the digest of the frame followed by the route set's digest, which the service
-/// computes anyway for the workers: a 100k-route skeleton is then not hashed a second time.
-pub fn skeleton_shape(skeleton: &[u8], parts: Option<(&[u8], &PolicyDigest)>) -> PolicyDigest {
-    match parts {
-        Some((frame, route_set)) => {
-            let mut bytes = Vec::with_capacity(frame.len() + 80);
-            bytes.extend_from_slice(frame);
+/// The shape of a skeleton, and the reference to its route set when `parts` (its split,
+/// `route_sets::split`) has routes. The shape is then the digest of the frame followed by the
+/// route set's digest, which the workers' check needs anyway: the route set is hashed once,
+/// and a 100k-route skeleton is not hashed a second time.
+pub fn skeleton_shape(
+    skeleton: &[u8],
+    parts: Option<&SplitPolicy>,
+) -> (PolicyDigest, Option<PiecesRef>) {
+    match parts.filter(|parts| !parts.routes.is_empty()) {
+        Some(parts) => {
+            let route_set = PolicyDigest::of(&parts.routes);
+            let mut bytes = Vec::with_capacity(parts.frame.len() + 80);
+            bytes.extend_from_slice(&parts.frame);
             bytes.extend_from_slice(b"\nroute set ");
             bytes.extend_from_slice(route_set.to_hex().as_bytes());
-            PolicyDigest::of(&bytes)
+            let reference = PiecesRef::with_digest(route_set, parts.routes.len());
+            (PolicyDigest::of(&bytes), Some(reference))
         }
-        None => PolicyDigest::of(skeleton),
+        None => (PolicyDigest::of(skeleton), None),
     }
 }
 
