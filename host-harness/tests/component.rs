@@ -175,23 +175,17 @@ fn component_agrees_with_the_native_engine_field_for_field() {
                 .unwrap();
             let same = match (&native, &wit) {
                 (trieguard::engine::Decision::Allow(n), Decision::Allow(w)) => {
-                    (
-                        &n.route,
-                        &n.cluster,
-                        &n.consumer,
-                        &n.new_path,
-                        &n.remove_headers,
-                        &n.set_headers,
-                        n.reason,
-                    ) == (
-                        &w.route,
-                        &w.cluster,
-                        &w.consumer,
-                        &w.new_path,
-                        &w.remove_headers,
-                        &w.set_headers,
-                        w.reason.as_str(),
-                    )
+                    let set: Vec<(String, String)> = n
+                        .set_headers()
+                        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                        .collect();
+                    n.route == w.route
+                        && n.cluster == w.cluster
+                        && n.consumer.as_deref() == w.consumer.as_deref()
+                        && n.new_path == w.new_path
+                        && n.remove_headers == w.remove_headers
+                        && set == w.set_headers
+                        && n.reason == w.reason
                 }
                 (trieguard::engine::Decision::Deny(n), Decision::Deny(w)) => {
                     (n.status, &n.reason, &n.message, &n.route)

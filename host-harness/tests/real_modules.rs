@@ -138,3 +138,15 @@ fn route_cache_probe_routes_by_the_header_it_sets() {
         Err(HostError::ConfigurationRejected { .. })
     ));
 }
+
+/// `decision_headers.clear_route_cache: "auto"` relies on Envoy selecting the route again by
+/// itself for modules of this ABI (docs/envoy-facts.md): an SDK upgrade that changes the
+/// declared ABI must revisit that.
+#[test]
+fn the_module_declares_abi_0_2_1() {
+    assert_eq!(
+        trieguard().abi_version(),
+        Some(trieguard::config::PROXY_WASM_ABI)
+    );
+    assert_eq!(trieguard::config::PROXY_WASM_ABI, "0.2.1");
+}

@@ -17,7 +17,12 @@ const ALICE_KEY: &str = "k-alice-5e5a";
 const BOB_KEY: &str = "k-bob-77f1";
 
 fn policy() -> String {
+    policy_with(serde_json::json!({}))
+}
+
+fn policy_with(decision_headers: serde_json::Value) -> String {
     serde_json::json!({
+        "decision_headers": decision_headers,
         "hosts": [{
             "domains": ["api.example.com"],
             "routes": [
@@ -48,6 +53,10 @@ struct Bed {
 }
 
 fn bed() -> Bed {
+    bed_with(&policy())
+}
+
+fn bed_with(policy: &str) -> Bed {
     let upstreams: Vec<EchoUpstream> = ["orders", "billing", "shop-v1", "shop-v2"]
         .into_iter()
         .map(|name| EchoUpstream::start(name).unwrap())
@@ -55,7 +64,7 @@ fn bed() -> Bed {
     let refs: Vec<&EchoUpstream> = upstreams.iter().collect();
     let envoy = EnvoyProcess::start(&EnvoyConfig::new(
         ClusterSpec::for_upstreams(&refs),
-        Some(PluginSpec::trieguard(&policy())),
+        Some(PluginSpec::trieguard(policy)),
     ))
     .unwrap();
     Bed {
@@ -213,6 +222,42 @@ fn spoofed_decision_headers_never_reach_the_upstream() {
         .filter(|(n, _)| n.starts_with("x-trieguard-"))
         .count();
     assert_eq!(copies, 2, "{:?}", seen.headers);
+}
+
+/// Route and consumer headers turned off: spoofed copies are still removed, none is sent, and
+/// the cluster header still routes — with `clear_route_cache` never called (the default under
+/// Envoy) and called after every change.
+#[test]
+fn optional_decision_headers_can_be_left_out() {
+    for clear in ["auto", "always"] {
+        let bed = bed_with(&policy_with(serde_json::json!({
+            "emit_route": false, "emit_consumer": false, "clear_route_cache": clear
+        })));
+        let seen = call(
+            &bed,
+            "/keyed/1",
+            &[
+                ("x-api-key", ALICE_KEY),
+                ("x-trieguard-consumer", "admin"),
+                ("x-trieguard-route", "orders"),
+                ("x-trieguard-cluster", "orders"),
+            ],
+        )
+        .echoed()
+        .unwrap();
+        assert_eq!(seen.upstream, "billing", "clear_route_cache {clear}");
+        let ours: Vec<_> = seen
+            .headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("x-trieguard-"))
+            .collect();
+        assert_eq!(
+            ours,
+            [&("x-trieguard-cluster".to_owned(), "billing".to_owned())],
+            "clear_route_cache {clear}"
+        );
+        assert_eq!(call(&bed, "/keyed/1", &[("x-api-key", BOB_KEY)]).status, 403);
+    }
 }
 
 #[test]

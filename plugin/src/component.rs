@@ -12,6 +12,7 @@
 //!   host ── decide(request) ──▶ ENGINE.decide(&Request) ──▶ decision
 //! ```
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::config::ConfigError;
@@ -94,12 +95,15 @@ pub fn engine_request(r: WitRequest) -> engine::Request {
 pub fn wit_decision(decision: engine::Decision) -> WitDecision {
     match decision {
         engine::Decision::Allow(a) => WitDecision::Allow(WitAllow {
-            route: a.route,
-            cluster: a.cluster,
-            consumer: a.consumer,
+            route: a.route.to_owned(),
+            cluster: a.cluster.to_owned(),
+            set_headers: a
+                .set_headers()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+            consumer: a.consumer.map(Cow::into_owned),
             new_path: a.new_path,
-            remove_headers: a.remove_headers,
-            set_headers: a.set_headers,
+            remove_headers: a.remove_headers.iter().map(|&n| n.to_owned()).collect(),
             reason: a.reason.to_owned(),
         }),
         engine::Decision::Deny(d) => WitDecision::Deny(WitDeny {

@@ -10,7 +10,7 @@
 //!                                                   routes and API keys already compiled as parsed
 //!               ──engine::Engine::compile───────────▶ immutable tables: RouteTrie, key HAMT, JWKS, trust stores
 //!   request ────▶ engine::Engine::decide(&Request) ─▶ Decision (allow + header/path changes | deny reply)
-//!   filter (wasm32 only): Envoy ABI ⇄ Request / Decision, metrics
+//!   filter (wasm32 only): Envoy ABI ⇄ Request (header_pairs: refilled in place) / Decision, metrics
 //! ```
 //!
 //! The engine is pure Rust, so every rule is unit-tested natively; the filter is a thin
@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod header_pairs;
 pub mod jwt;
 pub mod metrics;
 pub mod source;

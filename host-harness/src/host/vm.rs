@@ -131,10 +131,17 @@ fn wasm_err(e: impl std::fmt::Display) -> HostError {
 /// Environment variable selecting a wasmtime profiler (`perfmap`).
 const PROFILER_ENV: &str = "TRIEGUARD_WASM_PROFILER";
 
+/// Environment variable that makes the harness count the wasm instructions each request runs
+/// (wasmtime fuel: one unit per operator, hostcalls not included): [`Outcome::wasm_ops`].
+/// Repeatable on a noisy machine where times are not.
+pub const FUEL_ENV: &str = "TRIEGUARD_WASM_FUEL";
+
 /// The process-wide engine and linker: built once, shared by every module and VM.
 struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
+    /// Fuel is consumed (`TRIEGUARD_WASM_FUEL=1`).
+    fuel: bool,
 }
 
 fn runtime() -> Result<&'static Runtime, HostError> {
@@ -146,12 +153,18 @@ fn runtime() -> Result<&'static Runtime, HostError> {
         if std::env::var_os(PROFILER_ENV).is_some_and(|v| v == "perfmap") {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
+        let fuel = std::env::var_os(FUEL_ENV).is_some_and(|v| v == "1");
+        config.consume_fuel(fuel);
         let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
         let mut linker = Linker::new(&engine);
         proxy::add_to_linker(&mut linker, |s: &mut HostState| &mut s.proxy)
             .map_err(|e| format!("{e:#}"))?;
         wasi::add_to_linker(&mut linker, HostState::wasi_view).map_err(|e| format!("{e:#}"))?;
-        Ok(Runtime { engine, linker })
+        Ok(Runtime {
+            engine,
+            linker,
+            fuel,
+        })
     });
     r.as_ref().map_err(|e| HostError::Wasm(e.clone()))
 }
@@ -181,6 +194,19 @@ impl std::fmt::Debug for Host {
 }
 
 impl Host {
+    /// The proxy-wasm ABI the module declares by its `proxy_abi_version_*` export (`0.2.1`),
+    /// if it declares one this host supports.
+    pub fn abi_version(&self) -> Option<&'static str> {
+        let exports: Vec<&str> = self.inner.module.exports().map(|e| e.name()).collect();
+        [
+            ("proxy_abi_version_0_2_1", "0.2.1"),
+            ("proxy_abi_version_0_2_0", "0.2.0"),
+        ]
+        .into_iter()
+        .find(|(export, _)| exports.contains(export))
+        .map(|(_, version)| version)
+    }
+
     /// Compiles `wasm` (binary, or text in tests).
     pub fn new(wasm: &[u8], options: HostOptions) -> Result<Self, HostError> {
         let rt = runtime()?;
@@ -326,6 +352,9 @@ impl Instance_ {
             exit_code: None,
         };
         let mut store = Store::new(&rt.engine, HostState { proxy, wasi });
+        if rt.fuel {
+            store.set_fuel(u64::MAX).map_err(wasm_err)?;
+        }
         let instance = rt
             .linker
             .instantiate(&mut store, &host.module)
@@ -566,6 +595,9 @@ pub struct Outcome {
     pub filter_skipped: bool,
     /// Time spent inside the VM for this request (all callbacks).
     pub vm_time: Duration,
+    /// Wasm operators this request ran (all callbacks), when the harness counts them
+    /// ([`FUEL_ENV`]).
+    pub wasm_ops: Option<u64>,
     /// What the plugin logged.
     pub logs: Vec<LogLine>,
 }
@@ -799,6 +831,7 @@ impl Vm {
                     trap: None,
                     filter_skipped: true,
                     vm_time: Duration::ZERO,
+                    wasm_ops: None,
                     logs: Vec::new(),
                 },
             };
@@ -825,6 +858,7 @@ impl Vm {
             phase: StreamPhase::Request,
         };
         self.vm.store.data_mut().proxy.stream = Some(stream);
+        let fuel_before = self.vm.store.get_fuel().ok();
         let mut spent = Duration::ZERO;
         let mut trap = None;
         let root = self.vm.root_id as i32;
@@ -971,6 +1005,9 @@ impl Vm {
             trap,
             filter_skipped: false,
             vm_time: spent,
+            wasm_ops: fuel_before
+                .zip(self.vm.store.get_fuel().ok())
+                .map(|(before, after)| before.saturating_sub(after)),
             logs,
         }
     }
@@ -1047,6 +1084,7 @@ impl Vm {
             trap: None,
             filter_skipped: true,
             vm_time: Duration::ZERO,
+            wasm_ops: None,
             logs: Vec::new(),
         }
     }

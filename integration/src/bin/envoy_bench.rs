@@ -2,11 +2,18 @@
 //! by side in one run, each variant on a fresh Envoy (1 worker) with the same echo upstream
 //! and the same `wrk` load on loopback.
 //!
-//! Variants: no filter; a no-op proxy-wasm filter; trieguard with N routes and API-key auth
-//! (the matching route declared last); Envoy's own N-route list (last route matches); Envoy's
-//! `prefix_match_map` matcher tree; trieguard running the policy `trieguard import-envoy` makes
-//! from that same route list (first match, no auth). Prints requests/s, ratios and the
-//! per-request plugin cost.
+//! Variants: no filter; a no-op proxy-wasm filter; the floor (the probe module reading the
+//! request headers and routing by a header it sets, under trieguard's `cluster_header` route);
+//! trieguard with N routes and API-key auth (the matching route declared last), with the
+//! default decision headers and with only the cluster header; with `--baseline-wasm PATH`,
+//! an earlier `trieguard.wasm` on the same policy (before/after in one interleaved run);
+//! Envoy's own N-route list (last route matches); Envoy's `prefix_match_map` matcher tree;
+//! trieguard running the policy `trieguard import-envoy` makes from that same route list
+//! (first match, no auth). Prints requests/s, ratios, and each module's per-request cost
+//! beyond the no-op filter, also as a multiple of the floor's.
+//!
+//! `--harness-only` replays the request in the wasmtime harness only (`--harness-requests N`;
+//! `TRIEGUARD_WASM` picks the module).
 //!
 //! `--hostcall-costs` instead measures single hostcalls: the probe module performs one kind of
 //! hostcall ten times per request, and the cost of one call is the difference to the probe's
@@ -31,6 +38,14 @@ struct Options {
     connections: u32,
     rounds: u32,
     hostcall_costs: bool,
+    /// Only replays the benchmark request in the wasmtime harness (no Envoy).
+    harness_only: bool,
+    /// Requests the harness replays.
+    harness_requests: usize,
+    /// An earlier `trieguard.wasm` measured beside the current one (before/after in one run).
+    baseline_wasm: Option<std::path::PathBuf>,
+    /// Envoy on core 0, this process (upstream) and wrk on core 1 (`--no-pin` turns it off).
+    pin: bool,
     /// Runs only the variants whose name contains one of these (all when empty).
     only: Vec<String>,
 }
@@ -55,12 +70,24 @@ fn parse_options() -> anyhow::Result<Options> {
         connections: 16,
         rounds: 1,
         hostcall_costs: false,
+        harness_only: false,
+        harness_requests: 50_000,
+        baseline_wasm: None,
+        pin: true,
         only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--" {
             // `cargo xtask bench envoy -- --rounds 3` passes the separator through.
+            continue;
+        }
+        if flag == "--no-pin" {
+            options.pin = false;
+            continue;
+        }
+        if flag == "--harness-only" {
+            options.harness_only = true;
             continue;
         }
         if flag == "--hostcall-costs" {
@@ -75,20 +102,28 @@ fn parse_options() -> anyhow::Result<Options> {
             "--seconds" => options.seconds = value.parse()?,
             "--connections" => options.connections = value.parse()?,
             "--rounds" => options.rounds = value.parse()?,
+            "--harness-requests" => options.harness_requests = value.parse()?,
+            "--baseline-wasm" => options.baseline_wasm = Some(value.into()),
             "--only" => options.only = value.split(',').map(str::to_owned).collect(),
             other => bail!(
-                "unknown flag {other}; flags: --routes N --seconds S --connections C --rounds R --only NAME,… --hostcall-costs"
+                "unknown flag {other}; flags: --routes N --seconds S --connections C --rounds R --only NAME,… --hostcall-costs --harness-only --harness-requests N --baseline-wasm PATH --no-pin"
             ),
         }
     }
     if options.routes == 0 || options.rounds == 0 {
         bail!("--routes and --rounds must be at least 1");
     }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    options.pin &= cores >= 2;
     Ok(options)
 }
 
 fn run() -> anyhow::Result<()> {
     let options = parse_options()?;
+    if options.pin {
+        // Before any upstream thread or wrk starts: they inherit core 1.
+        pin(std::process::id(), LOAD_CORE)?;
+    }
     if options.hostcall_costs {
         return hostcall_costs(&options);
     }
@@ -140,77 +175,141 @@ fn run() -> anyhow::Result<()> {
         "auth_providers": {"keys": {"api_key": {"keys": keys}}}
     })
     .to_string();
+    if options.harness_only {
+        let minimal_headers = policy.replacen(
+            '{',
+            r#"{"decision_headers":{"emit_route":false,"emit_consumer":false},"#,
+            1,
+        );
+        for (name, policy) in [(TRIEGUARD, &policy), (TRIEGUARD_MINIMAL, &minimal_headers)] {
+            let replay = harness_replay_timed(policy, &path, options.harness_requests)?;
+            println!(
+                "{name:<46} in the harness: {:.0} req/s; inside the VM per request: median {:.3} µs, mean {:.3} µs ({} requests of {path})",
+                replay.rps,
+                replay.vm_median_us,
+                replay.vm_mean_us,
+                options.harness_requests
+            );
+            if let Some(ops) = replay.wasm_ops {
+                println!("{name:<46} wasm operators per request: {ops} (TRIEGUARD_WASM_FUEL=1: times above include fuel counting)");
+            }
+        }
+        return Ok(());
+    }
     let noop = PluginSpec {
         wasm: paths::wasm_release_dir().join("route_cache_probe.wasm"),
         configuration: "- pass".to_owned(),
     };
 
+    let minimal_headers = policy.replacen(
+        '{',
+        r#"{"decision_headers":{"emit_route":false,"emit_consumer":false},"#,
+        1,
+    );
     let variant = |body: Option<String>, plugin: Option<PluginSpec>| {
         let mut config = EnvoyConfig::new(clusters.clone(), plugin);
         config.virtual_host_body = body;
         config
     };
-    let variants = [
-        ("no filter", variant(Some(direct.clone()), None)),
-        ("no-op wasm filter", variant(Some(direct), Some(noop))),
+    // The floor: a module that reads the request headers and routes by a header it sets,
+    // under the same `cluster_header` route trieguard uses.
+    let floor = PluginSpec {
+        wasm: paths::wasm_release_dir().join("route_cache_probe.wasm"),
+        configuration: "ops headers route_to_app".to_owned(),
+    };
+    let mut variants = vec![
+        (NO_FILTER, variant(Some(direct.clone()), None)),
+        (NO_OP, variant(Some(direct), Some(noop))),
+        (FLOOR, variant(None, Some(floor))),
+        (TRIEGUARD, variant(None, Some(PluginSpec::trieguard(&policy)))),
         (
-            "trieguard: routes + API key, last route",
-            variant(None, Some(PluginSpec::trieguard(&policy))),
+            TRIEGUARD_MINIMAL,
+            variant(None, Some(PluginSpec::trieguard(&minimal_headers))),
         ),
+        (ROUTE_LIST, variant(Some(route_list), None)),
+        (MATCH_MAP, variant(Some(match_map), None)),
         (
-            "Envoy route list, last route",
-            variant(Some(route_list), None),
-        ),
-        ("Envoy prefix_match_map", variant(Some(match_map), None)),
-        (
-            "trieguard imported from the route list",
+            IMPORTED,
             variant(None, Some(PluginSpec::trieguard(&imported))),
         ),
     ];
+    if let Some(wasm) = &options.baseline_wasm {
+        let baseline = PluginSpec {
+            wasm: wasm.clone(),
+            configuration: policy.clone(),
+        };
+        variants.insert(3, (BASELINE, variant(None, Some(baseline))));
+    }
     println!(
         "Envoy 1.40, 1 worker; wrk -t1 -c{} -d{}s on loopback; best of {} round(s); {n} routes; request path {path}\n",
         options.connections, options.seconds, options.rounds
     );
-    let results = measure(&variants, &path, &options)?;
-    let harness_rps = harness_replay(&policy, &path)?;
+    let measured = measure(&variants, &path, &options)?;
+    let results: Vec<(&str, Measured)> = variants
+        .iter()
+        .map(|(name, _)| *name)
+        .zip(measured)
+        .filter(|(_, m)| m.rps > 0.0)
+        .collect();
+    let get = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, m)| *m);
+    let harness_rps = harness_replay(&policy, &path, options.harness_requests)?;
     println!(
-        "{:<42} {harness_rps:>10.0} req/s (same request, replayed in the wasmtime harness)",
+        "{:<46} {harness_rps:>10.0} req/s (same request, replayed in the wasmtime harness)",
         "trieguard in the harness"
     );
-    let wanted =
-        |name: &str| options.only.is_empty() || options.only.iter().any(|o| name.contains(o));
-    if let ([.., list, _, imported], true, true) = (
-        &results[..],
-        wanted("Envoy route list"),
-        wanted("trieguard imported"),
-    ) {
+    println!();
+    if let (Some(list), Some(imported)) = (get(ROUTE_LIST), get(IMPORTED)) {
         println!(
-            "\ntrieguard imported / Envoy route list it came from {:.1}x (same table, last route)",
+            "trieguard imported / Envoy route list it came from {:.1}x (same table, last route)",
             imported.rps / list.rps
         );
     }
-    if let ([none, noop, ours, list, map, _], true) = (&results[..], options.only.is_empty()) {
-        let cpu_cost = ours.cpu_us - noop.cpu_us;
-        let (none, noop, ours, list, map) = (none.rps, noop.rps, ours.rps, list.rps, map.rps);
+    let Some(noop) = get(NO_OP) else {
+        return Ok(());
+    };
+    // What a module costs Envoy per request beyond the no-op filter, both ways.
+    let cost = |m: Measured| ((1.0 / m.rps - 1.0 / noop.rps) * 1e6, m.cpu_us - noop.cpu_us);
+    let floor = get(FLOOR).map(cost);
+    for name in [BASELINE, TRIEGUARD, TRIEGUARD_MINIMAL, IMPORTED] {
+        let Some(m) = get(name) else { continue };
+        let (by_rps, by_cpu) = cost(m);
+        print!("plugin cost per request: {name:<46} {by_rps:>6.2} µs by req/s, {by_cpu:>6.2} µs by Envoy CPU");
+        if let Some((floor_rps, floor_cpu)) = floor {
+            print!(
+                "; {:.2}x / {:.2}x the floor",
+                by_rps / floor_rps,
+                by_cpu / floor_cpu
+            );
+        }
         println!();
+    }
+    if let Some((by_rps, by_cpu)) = floor {
+        println!("the floor ({FLOOR}): {by_rps:.2} µs by req/s, {by_cpu:.2} µs by Envoy CPU");
+    }
+    if let (Some(none), Some(ours), Some(list), Some(map)) =
+        (get(NO_FILTER), get(TRIEGUARD), get(ROUTE_LIST), get(MATCH_MAP))
+    {
         println!(
             "harness replay / Envoy with trieguard {:.1}x",
-            harness_rps / ours
+            harness_rps / ours.rps
         );
-        println!("trieguard / no-op wasm filter      {:.3}x", ours / noop);
-        println!("trieguard / no filter              {:.3}x", ours / none);
-        println!("trieguard / Envoy route list       {:.1}x", ours / list);
-        println!("trieguard / Envoy prefix_match_map {:.3}x", ours / map);
-        println!(
-            "plugin cost per request            {:.2} µs (1/rps - 1/rps of the no-op filter)",
-            (1.0 / ours - 1.0 / noop) * 1e6
-        );
-        println!(
-            "plugin cost per request            {cpu_cost:.2} µs (Envoy CPU/request - that of the no-op filter)"
-        );
+        println!("trieguard / no-op wasm filter      {:.3}x", ours.rps / noop.rps);
+        println!("trieguard / no filter              {:.3}x", ours.rps / none.rps);
+        println!("trieguard / Envoy route list       {:.1}x", ours.rps / list.rps);
+        println!("trieguard / Envoy prefix_match_map {:.3}x", ours.rps / map.rps);
     }
     Ok(())
 }
+
+const NO_FILTER: &str = "no filter";
+const NO_OP: &str = "no-op wasm filter";
+const FLOOR: &str = "floor: read headers, route by a header set";
+const BASELINE: &str = "trieguard (baseline module)";
+const TRIEGUARD: &str = "trieguard: routes + API key, last route";
+const TRIEGUARD_MINIMAL: &str = "trieguard, cluster header only";
+const ROUTE_LIST: &str = "Envoy route list, last route";
+const MATCH_MAP: &str = "Envoy prefix_match_map";
+const IMPORTED: &str = "trieguard imported from the route list";
 
 /// One variant's best run.
 #[derive(Clone, Copy, Default)]
@@ -244,6 +343,9 @@ fn measure(
             }
             let envoy = EnvoyProcess::start(config)
                 .with_context(|| format!("starting Envoy for '{name}'"))?;
+            if options.pin {
+                pin(envoy.pid(), ENVOY_CORE)?;
+            }
             let url = format!("{}{path}", envoy.url());
             let check = integration::client::send("GET", &url, &[("x-api-key", "key-7")])?;
             if check.status != 200 {
@@ -274,6 +376,25 @@ fn measure(
         );
     }
     Ok(best)
+}
+
+/// Envoy's core when pinned; the load (wrk, the echo upstream, this process) gets the other,
+/// so the three no longer move between cores mid-run, which made one run differ from the
+/// next by up to 1.7x on this 2-core machine.
+const ENVOY_CORE: u32 = 0;
+const LOAD_CORE: u32 = 1;
+
+/// Pins every thread of process `pid` to `core` (`taskset -a -p`).
+fn pin(pid: u32, core: u32) -> anyhow::Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", &core.to_string(), &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running taskset (util-linux)")?;
+    if !status.success() {
+        bail!("taskset could not pin process {pid} to core {core}");
+    }
+    Ok(())
 }
 
 /// CPU time (ns) all threads of a process have run so far (first field of each task's
@@ -366,9 +487,22 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
 }
 
 /// Replays the benchmark request through `trieguard.wasm` in the harness; returns requests/s.
-fn harness_replay(policy: &str, path: &str) -> anyhow::Result<f64> {
+fn harness_replay(policy: &str, path: &str, requests: usize) -> anyhow::Result<f64> {
+    Ok(harness_replay_timed(policy, path, requests)?.rps)
+}
+
+/// A harness replay: requests/s, and the time spent inside the VM per request (the guest's
+/// code and the harness's hostcalls, not the harness's own bookkeeping between requests).
+struct HarnessReplay {
+    rps: f64,
+    vm_median_us: f64,
+    vm_mean_us: f64,
+    /// Wasm operators one more request runs, with `TRIEGUARD_WASM_FUEL=1` (deterministic).
+    wasm_ops: Option<u64>,
+}
+
+fn harness_replay_timed(policy: &str, path: &str, requests: usize) -> anyhow::Result<HarnessReplay> {
     use host_harness::host::{Host, HostOptions, HttpRequest, Routing};
-    const REQUESTS: usize = 50_000;
     let options = HostOptions {
         routing: Routing {
             cluster_header: Some("x-trieguard-cluster".into()),
@@ -385,7 +519,7 @@ fn harness_replay(policy: &str, path: &str) -> anyhow::Result<f64> {
         headers: vec![("x-api-key".into(), "key-7".into())],
         ..HttpRequest::default()
     };
-    let records: Vec<host_harness::traffic::Record> = (0..REQUESTS)
+    let records: Vec<host_harness::traffic::Record> = (0..requests)
         .map(|line| host_harness::traffic::Record {
             line,
             request: request.clone(),
@@ -398,7 +532,17 @@ fn harness_replay(policy: &str, path: &str) -> anyhow::Result<f64> {
             replay.lines.first()
         );
     }
-    Ok(REQUESTS as f64 / replay.wall.as_secs_f64())
+    let wasm_ops = vm.handle(&request).wasm_ops;
+    let mut vm_ns: Vec<u64> = replay.lines.iter().map(|l| l.latency_ns).collect();
+    vm_ns.sort_unstable();
+    let median = vm_ns.get(vm_ns.len() / 2).copied().unwrap_or_default();
+    let mean = vm_ns.iter().sum::<u64>() as f64 / vm_ns.len().max(1) as f64;
+    Ok(HarnessReplay {
+        rps: requests as f64 / replay.wall.as_secs_f64(),
+        vm_median_us: median as f64 / 1e3,
+        vm_mean_us: mean / 1e3,
+        wasm_ops,
+    })
 }
 
 /// What one wrk run reports.

@@ -447,8 +447,9 @@ pub enum CertConsumerField {
     SubjectCn,
 }
 
-/// Names of the decision headers (DESIGN: configurable, these defaults).
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// Names of the decision headers (DESIGN: configurable, these defaults), which of them are
+/// sent upstream, and how Envoy is made to route by them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DecisionHeaderNames {
     /// Route id header.
@@ -457,6 +458,13 @@ pub struct DecisionHeaderNames {
     pub cluster: String,
     /// Authenticated consumer header.
     pub consumer: String,
+    /// Whether the route id header is sent upstream (default true). The cluster header is
+    /// always sent; a client-sent copy of any decision header is removed either way.
+    pub emit_route: bool,
+    /// Whether the consumer header is sent upstream (default true).
+    pub emit_consumer: bool,
+    /// When the filter asks Envoy to select the route again after changing the request.
+    pub clear_route_cache: ClearRouteCache,
 }
 
 impl Default for DecisionHeaderNames {
@@ -465,6 +473,46 @@ impl Default for DecisionHeaderNames {
             route: "x-trieguard-route".to_owned(),
             cluster: "x-trieguard-cluster".to_owned(),
             consumer: "x-trieguard-consumer".to_owned(),
+            emit_route: true,
+            emit_consumer: true,
+            clear_route_cache: ClearRouteCache::default(),
+        }
+    }
+}
+
+/// When the filter calls Envoy's `clear_route_cache` foreign function after changing the
+/// request's headers or path (docs/envoy-facts.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClearRouteCache {
+    /// Only where the host does not select the route again by itself. Envoy does for every
+    /// module of proxy-wasm ABI 0.2.1, the ABI trieguard is built for, so under Envoy the call
+    /// is never made (the default).
+    #[default]
+    Auto,
+    /// After every change (for hosts that keep the route selected before the filter ran).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The proxy-wasm ABI `trieguard.wasm` declares (the SDK's `proxy_abi_version_0_2_1` export;
+/// a harness test reads it from the built module, so an SDK upgrade cannot change it unseen).
+pub const PROXY_WASM_ABI: &str = "0.2.1";
+
+/// Whether Envoy selects the route again by itself after a module of [`PROXY_WASM_ABI`]
+/// changes request headers. It does for ABI 0.2.1 and older: the release that added the
+/// `clear_route_cache` foreign function stopped clearing automatically only for modules of a
+/// newer ABI (Envoy's changelog; docs/envoy-facts.md has the real-Envoy test on 1.40).
+const HOST_SELECTS_ROUTE_AGAIN: bool = true;
+
+impl ClearRouteCache {
+    /// Whether the filter calls `clear_route_cache` after changing a request.
+    pub fn must_clear(self) -> bool {
+        match self {
+            Self::Auto => !HOST_SELECTS_ROUTE_AGAIN,
+            Self::Always => true,
+            Self::Never => false,
         }
     }
 }

@@ -19,9 +19,10 @@ use crate::jwt::CompiledJwtProvider;
 
 /// What one provider concluded about a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthOutcome {
-    /// Authenticated as this consumer.
-    Authenticated(String),
+pub enum AuthOutcome<'e> {
+    /// Authenticated as this consumer: borrowed from the provider's table (API keys) or
+    /// taken from the credential (JWT claim, certificate field).
+    Authenticated(Cow<'e, str>),
     /// The provider's credential is not in the request.
     Absent,
     /// A credential was presented and refused.
@@ -68,7 +69,7 @@ impl Provider {
     }
 
     /// Evaluates the provider on a request.
-    pub fn authenticate(&self, request: &Request) -> AuthOutcome {
+    pub fn authenticate(&self, request: &Request) -> AuthOutcome<'_> {
         match self {
             Provider::ApiKey(keys) => keys.authenticate(request),
             Provider::Jwt(jwt) => authenticate_jwt(jwt, request),
@@ -147,7 +148,7 @@ impl ApiKeyProvider {
         &mut self.keys
     }
 
-    fn authenticate(&self, request: &Request) -> AuthOutcome {
+    fn authenticate(&self, request: &Request) -> AuthOutcome<'_> {
         let presented = match &self.source {
             CredentialSource::Header(name) => request.header(name).map(|v| Cow::Borrowed(v.trim())),
             CredentialSource::Query(name) => {
@@ -161,7 +162,7 @@ impl ApiKeyProvider {
         let mut lookup = [0u8; 32];
         lookup.copy_from_slice(digest.as_ref());
         match self.keys.consumer(&lookup) {
-            Some(consumer) => AuthOutcome::Authenticated(consumer.to_string()),
+            Some(consumer) => AuthOutcome::Authenticated(Cow::Borrowed(consumer)),
             None => AuthOutcome::Invalid {
                 reason: "auth.api_key.unknown".to_owned(),
                 message: "the API key is not known".to_owned(),
@@ -170,14 +171,14 @@ impl ApiKeyProvider {
     }
 }
 
-fn authenticate_jwt(jwt: &CompiledJwtProvider, request: &Request) -> AuthOutcome {
+fn authenticate_jwt(jwt: &CompiledJwtProvider, request: &Request) -> AuthOutcome<'static> {
     let query = split_target(&request.path).1;
     let query = query.strip_prefix('?');
     let Some(token) = jwt.extract_token(&request.headers, query) else {
         return AuthOutcome::Absent;
     };
     match jwt.verify(&token, request.now_unix_seconds) {
-        Ok(verified) => AuthOutcome::Authenticated(verified.consumer),
+        Ok(verified) => AuthOutcome::Authenticated(Cow::Owned(verified.consumer)),
         Err(error) => AuthOutcome::Invalid {
             reason: error.reason().to_owned(),
             message: error.to_string(),

@@ -75,7 +75,7 @@ impl ClientCertProvider {
     }
 
     /// Verifies the forwarded chain and names the consumer.
-    pub fn authenticate(&self, request: &Request) -> AuthOutcome {
+    pub fn authenticate(&self, request: &Request) -> AuthOutcome<'static> {
         let Some(value) = request.header(&self.header) else {
             return AuthOutcome::Absent;
         };
@@ -120,7 +120,7 @@ impl ClientCertProvider {
             CertConsumerField::SubjectCn => path.subject_cn().map(str::to_owned),
         };
         match consumer {
-            Some(consumer) if !consumer.is_empty() => AuthOutcome::Authenticated(consumer),
+            Some(consumer) if !consumer.is_empty() => AuthOutcome::Authenticated(consumer.into()),
             _ => invalid(
                 "auth.sm2.no_identity",
                 format!(

@@ -80,7 +80,7 @@ fn request(xfcc_value: Option<String>, source: &str) -> Request {
 
 fn outcome(decision: Decision) -> (u16, String, String) {
     match decision {
-        Decision::Allow(a) => (200, a.consumer.unwrap_or_default(), String::new()),
+        Decision::Allow(a) => (200, a.consumer.unwrap_or_default().into(), String::new()),
         Decision::Deny(d) => (d.status, d.reason, d.message),
     }
 }

@@ -149,12 +149,12 @@ impl Engine {
     }
 
     /// Decides what happens to one request.
-    pub fn decide(&self, request: &Request) -> Decision {
+    pub fn decide(&self, request: &Request) -> Decision<'_> {
         self.decide_traced(request, &mut NoTrace)
     }
 
     /// [`Engine::decide`], reporting every step to `trace` (what `trieguard explain` prints).
-    pub fn decide_traced(&self, request: &Request, trace: &mut dyn Trace) -> Decision {
+    pub fn decide_traced(&self, request: &Request, trace: &mut dyn Trace) -> Decision<'_> {
         let normalized = match normalize::normalize(&request.path, self.allow_semicolon) {
             Ok(n) => n,
             Err(rejection) => {
@@ -288,13 +288,13 @@ impl Engine {
         Some(route)
     }
 
-    fn decide_on_route(
-        &self,
+    fn decide_on_route<'e>(
+        &'e self,
         request: &Request,
-        route: &CompiledRoute,
+        route: &'e CompiledRoute,
         normalized: &normalize::NormalizedPath<'_>,
         trace: &mut dyn Trace,
-    ) -> Decision {
+    ) -> Decision<'e> {
         let deny = |status: u16, reason: String, message: String| {
             Decision::Deny(Deny {
                 status,
@@ -414,22 +414,15 @@ impl Engine {
         let remove_headers = [&names.route, &names.cluster, &names.consumer]
             .into_iter()
             .filter(|name| request.headers.iter().any(|(n, _)| n == *name))
-            .cloned()
+            .map(String::as_str)
             .collect();
-        let mut set_headers = vec![
-            (names.route.clone(), route.id.to_string()),
-            (names.cluster.clone(), cluster.to_owned()),
-        ];
-        if let Some(who) = &consumer {
-            set_headers.push((names.consumer.clone(), who.clone()));
-        }
         Decision::Allow(Allow {
-            route: route.id.to_string(),
-            cluster: cluster.to_owned(),
+            route: &route.id,
+            cluster,
             consumer,
             new_path,
             remove_headers,
-            set_headers,
+            headers: names,
             reason: "ok",
             fail_mode: route.fail_mode,
         })

@@ -24,7 +24,7 @@ fn route_of(engine: &Engine, method: &str, path: &str, headers: &[(&str, &str)])
         ..Request::default()
     };
     match engine.decide(&request) {
-        Decision::Allow(a) => a.route,
+        Decision::Allow(a) => a.route.to_owned(),
         Decision::Deny(d) => d.reason,
     }
 }

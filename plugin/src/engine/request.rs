@@ -1,8 +1,10 @@
 //! What the engine reads and what it answers.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
-use crate::config::FailMode;
+use crate::config::{DecisionHeaderNames, FailMode};
 
 /// A request as the engine sees it, built by the filter from Envoy's headers and properties
 /// (or by the harness from a traffic record).
@@ -49,16 +51,17 @@ impl Request {
     }
 }
 
-/// What to do with a request.
+/// What to do with a request. An allow borrows from the engine that decided it, so the
+/// common request allocates nothing to be answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum Decision<'e> {
     /// Forward the request upstream after applying the header and path changes.
-    Allow(Allow),
+    Allow(Allow<'e>),
     /// Answer locally.
     Deny(Deny),
 }
 
-impl Decision {
+impl Decision<'_> {
     /// The stable dotted reason: `ok` for allowed requests (`ok.fail_open` when a route's
     /// fail-open mode let it through).
     pub fn reason(&self) -> &str {
@@ -71,7 +74,7 @@ impl Decision {
     /// The matched route id, if a route matched.
     pub fn route(&self) -> Option<&str> {
         match self {
-            Decision::Allow(allow) => Some(&allow.route),
+            Decision::Allow(allow) => Some(allow.route),
             Decision::Deny(deny) => deny.route.as_deref(),
         }
     }
@@ -79,23 +82,42 @@ impl Decision {
 
 /// An allowed request's routing outcome and changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Allow {
+pub struct Allow<'e> {
     /// Id of the matched route.
-    pub route: String,
+    pub route: &'e str,
     /// The chosen upstream cluster.
-    pub cluster: String,
+    pub cluster: &'e str,
     /// The authenticated consumer, when the route requires auth.
-    pub consumer: Option<String>,
+    pub consumer: Option<Cow<'e, str>>,
     /// New `:path` (normalised and/or rewritten) when it differs from the request's.
     pub new_path: Option<String>,
-    /// Headers to remove before forwarding (client-sent copies of our decision headers).
-    pub remove_headers: Vec<String>,
-    /// Headers to set (replace) before forwarding.
-    pub set_headers: Vec<(String, String)>,
+    /// Headers to remove before forwarding: client-sent copies of our decision headers (empty,
+    /// and not allocated, when the client sent none).
+    pub remove_headers: Vec<&'e str>,
+    /// The policy's decision header names, and which of them are emitted.
+    pub headers: &'e DecisionHeaderNames,
     /// `ok`, or `ok.fail_open`.
     pub reason: &'static str,
     /// What the filter does if it cannot apply this decision (the route's `fail_mode`).
     pub fail_mode: FailMode,
+}
+
+impl Allow<'_> {
+    /// Headers to set (replace) before forwarding, in this order: route (when emitted),
+    /// cluster (always: Envoy routes by it), consumer (when emitted and authenticated).
+    pub fn set_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        let names = self.headers;
+        let route = names
+            .emit_route
+            .then_some((names.route.as_str(), self.route));
+        let cluster = Some((names.cluster.as_str(), self.cluster));
+        let consumer = self
+            .consumer
+            .as_deref()
+            .filter(|_| names.emit_consumer)
+            .map(|who| (names.consumer.as_str(), who));
+        [route, cluster, consumer].into_iter().flatten()
+    }
 }
 
 /// A local reply.

@@ -207,8 +207,8 @@ fn api_keys_authenticate_and_the_allow_list_applies() {
     )));
     assert_eq!(a.consumer.as_deref(), Some("alice"));
     assert!(
-        a.set_headers
-            .contains(&("x-trieguard-consumer".into(), "alice".into()))
+        a.set_headers()
+            .any(|header| header == ("x-trieguard-consumer", "alice"))
     );
 
     let d = denied(e.decide(&req(
@@ -252,14 +252,10 @@ fn spoofed_decision_headers_are_removed_and_replaced() {
         ["x-trieguard-cluster", "x-trieguard-consumer"]
     );
     assert_eq!(a.consumer, None);
+    assert!(!a.set_headers().any(|(n, _)| n == "x-trieguard-consumer"));
     assert!(
-        !a.set_headers
-            .iter()
-            .any(|(n, _)| n == "x-trieguard-consumer")
-    );
-    assert!(
-        a.set_headers
-            .contains(&("x-trieguard-cluster".into(), "ops".into()))
+        a.set_headers()
+            .any(|header| header == ("x-trieguard-cluster", "ops"))
     );
 }
 

@@ -22,6 +22,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 
 use crate::config::FailMode;
 use crate::engine::{Decision, Deny, Engine, Request, RequestNeeds, RetiredEngine};
+use crate::header_pairs::RequestBuffer;
 use crate::metrics::MetricIds;
 use crate::source::PluginConfiguration;
 use crate::source::load::SLICE_UNITS;
@@ -84,6 +85,8 @@ struct Shared {
     needs: RequestNeeds,
     metrics: RefCell<MetricIds>,
     rng: Cell<u64>,
+    /// The request being decided, refilled in place for each one.
+    request: RefCell<RequestBuffer>,
 }
 
 impl Context for TrieguardRoot {
@@ -315,15 +318,17 @@ impl HttpContext for TrieguardStream {
             }
             return fail_closed("no policy is configured");
         };
-        let request = match read_request(&shared) {
+        let Ok(mut buffer) = shared.request.try_borrow_mut() else {
+            return fail_closed("the request buffer is in use");
+        };
+        let request = match read_request(&shared, &mut buffer) {
             Ok(request) => request,
             Err(what) => return fail_closed(&what),
         };
         let Ok(engine) = shared.engine.try_borrow() else {
             return fail_closed("the policy is being updated");
         };
-        let decision = engine.decide(&request);
-        drop(engine);
+        let decision = engine.decide(request);
         shared.count(&decision);
         match decision {
             Decision::Allow(allow) => match apply(&allow) {
@@ -355,6 +360,7 @@ impl Shared {
             engine: RefCell::new(engine),
             metrics: RefCell::new(MetricIds::new(MAX_METRICS)),
             rng: Cell::new(seed | 1),
+            request: RefCell::new(RequestBuffer::default()),
         }
     }
 
@@ -368,7 +374,7 @@ impl Shared {
     }
 
     /// Counts the decision under `trieguard.route.<id>.reason.<reason>.requests`.
-    fn count(&self, decision: &Decision) {
+    fn count(&self, decision: &Decision<'_>) {
         let Ok(mut metrics) = self.metrics.try_borrow_mut() else {
             return;
         };
@@ -386,27 +392,14 @@ impl Shared {
     }
 }
 
-/// Builds the engine's view of the request: one header-map read, then only the properties
-/// and the clock the policy uses.
-fn read_request(shared: &Shared) -> Result<Request, String> {
-    let pairs = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
-        .map_err(|status| format!("reading request headers failed: {status:?}"))?;
-    let mut request = Request {
-        headers: Vec::with_capacity(pairs.len()),
-        ..Request::default()
-    };
-    for (name, value) in pairs {
-        // Envoy accepts obs-text (bytes >= 0x80) in values; keep them visible, never trap.
-        let value = String::from_utf8(value)
-            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
-        match name.as_str() {
-            ":method" => request.method = value,
-            ":authority" => request.authority = value,
-            ":path" => request.path = value,
-            _ if name.starts_with(':') => {}
-            _ => request.headers.push((name, value)),
-        }
-    }
+/// Builds the engine's view of the request: one header-map read, parsed in place into the
+/// reused request, then only the properties and the clock the policy uses.
+fn read_request<'b>(
+    shared: &Shared,
+    buffer: &'b mut RequestBuffer,
+) -> Result<&'b mut Request, String> {
+    let pairs = request_header_map()?;
+    let request = buffer.refill(&pairs).map_err(|error| error.to_string())?;
     let needs = shared.needs;
     if needs.tls_version {
         request.tls_version = string_property(&["connection", "tls_version"]);
@@ -421,6 +414,29 @@ fn read_request(shared: &Shared) -> Result<Request, String> {
     Ok(request)
 }
 
+/// The request header map as the host serializes it (`header_pairs` reads it in place).
+///
+/// Through the raw import because the SDK's `get_map_bytes` copies every name and value into
+/// its own allocation before we could look at them.
+fn request_header_map() -> Result<Vec<u8>, String> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // Safety: both out-pointers refer to live locals; the host writes a buffer it allocated
+    // through our allocator (`proxy_on_memory_allocate`), or nothing.
+    let status = unsafe {
+        raw::proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size)
+    };
+    if status != 0 {
+        return Err(format!("reading request headers failed: status {status}"));
+    }
+    if data.is_null() {
+        return Ok(Vec::new());
+    }
+    // Safety: a non-null buffer was allocated by the host through the SDK's exported
+    // allocator with exactly `size` bytes; taking ownership frees it once.
+    Ok(unsafe { Vec::from_raw_parts(data, size, size) })
+}
+
 /// A string property, `None` when absent (e.g. `connection.tls_version` on plaintext).
 fn string_property(path: &[&str]) -> Option<String> {
     match hostcalls::get_property(path.to_vec()) {
@@ -429,13 +445,14 @@ fn string_property(path: &[&str]) -> Option<String> {
     }
 }
 
-/// Applies an allow decision: removals, sets, `:path`, then makes Envoy re-pick the route.
-fn apply(allow: &crate::engine::Allow) -> Result<(), String> {
+/// Applies an allow decision: removals, sets, `:path`, then, where the host needs it, makes
+/// Envoy pick the route again.
+fn apply(allow: &crate::engine::Allow<'_>) -> Result<(), String> {
     for name in &allow.remove_headers {
         hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None)
             .map_err(|status| format!("removing {name} failed: {status:?}"))?;
     }
-    for (name, value) in &allow.set_headers {
+    for (name, value) in allow.set_headers() {
         hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
             .map_err(|status| format!("setting {name} failed: {status:?}"))?;
     }
@@ -443,14 +460,16 @@ fn apply(allow: &crate::engine::Allow) -> Result<(), String> {
         hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(path))
             .map_err(|status| format!("setting :path failed: {status:?}"))?;
     }
-    clear_route_cache();
+    if allow.headers.clear_route_cache.must_clear() {
+        clear_route_cache();
+    }
     Ok(())
 }
 
-/// Makes Envoy re-pick the route after our header changes, so `cluster_header` sees them.
+/// Makes Envoy pick the route again after our header changes, so `cluster_header` sees them
+/// (only where [`crate::config::ClearRouteCache::must_clear`] says the host does not do so by
+/// itself).
 ///
-/// Envoy 1.40 re-picks on its own for ABI 0.2.1 modules (docs/envoy-facts.md records the
-/// real-Envoy test that settles it); the call keeps working on builds that stop doing so.
 /// Called through the raw import because the SDK wrapper panics on `Unimplemented`, which a
 /// host without the function returns.
 fn clear_route_cache() {
@@ -482,6 +501,12 @@ fn clear_route_cache() {
 
 mod raw {
     unsafe extern "C" {
+        /// proxy-wasm ABI 0.2.1 `proxy_get_header_map_pairs`; returns a `WasmResult` code.
+        pub fn proxy_get_header_map_pairs(
+            map_type: u32,
+            return_map_data: *mut *mut u8,
+            return_map_size: *mut usize,
+        ) -> u32;
         /// proxy-wasm ABI 0.2.1 `proxy_call_foreign_function`; returns a `WasmResult` code.
         pub fn proxy_call_foreign_function(
             function_name_data: *const u8,
