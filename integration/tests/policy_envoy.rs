@@ -256,7 +256,10 @@ fn optional_decision_headers_can_be_left_out() {
             [&("x-trieguard-cluster".to_owned(), "billing".to_owned())],
             "clear_route_cache {clear}"
         );
-        assert_eq!(call(&bed, "/keyed/1", &[("x-api-key", BOB_KEY)]).status, 403);
+        assert_eq!(
+            call(&bed, "/keyed/1", &[("x-api-key", BOB_KEY)]).status,
+            403
+        );
     }
 }
 

@@ -56,7 +56,8 @@ fn for_each_pair<'a>(
         let mut data = sizes_end;
         for index in 0..count {
             let at = 4 + index * 8;
-            let (Some(name_len), Some(value_len)) = (read_u32(buffer, at), read_u32(buffer, at + 4))
+            let (Some(name_len), Some(value_len)) =
+                (read_u32(buffer, at), read_u32(buffer, at + 4))
             else {
                 return Err(malformed("truncated pair sizes"));
             };

@@ -97,7 +97,7 @@ fn an_allowed_request_is_read_decided_and_counted_without_allocating() {
         let engine = engine(decision_headers);
         let mut buffer = RequestBuffer::default();
         let mut metrics = MetricIds::new(64);
-        let mut define = |_: &str| Some(1);
+        let define = |_: &str| Some(1);
         let maps = [
             header_map("/tenant-999/api/orders/42?x=1"),
             header_map("/tenant-3/api/orders"),
@@ -107,7 +107,7 @@ fn an_allowed_request_is_read_decided_and_counted_without_allocating() {
             let request = buffer.refill(map).unwrap();
             let decision = engine.decide(request);
             assert!(matches!(decision, Decision::Allow(_)), "{decision:?}");
-            metrics.id(decision.route().unwrap(), decision.reason(), &mut define);
+            metrics.id(decision.route().unwrap(), decision.reason(), define);
         }
         for map in maps.iter().cycle().take(10) {
             let (count, (route, consumer, headers)) = allocations_during(|| {
@@ -115,7 +115,7 @@ fn an_allowed_request_is_read_decided_and_counted_without_allocating() {
                 let Decision::Allow(allow) = engine.decide(request) else {
                     panic!("denied");
                 };
-                assert!(metrics.id(allow.route, allow.reason, &mut define).is_some());
+                assert!(metrics.id(allow.route, allow.reason, define).is_some());
                 (
                     allow.route.len(),
                     allow.consumer.as_deref().map(str::len),

@@ -44,8 +44,10 @@ struct Options {
     harness_requests: usize,
     /// An earlier `trieguard.wasm` measured beside the current one (before/after in one run).
     baseline_wasm: Option<std::path::PathBuf>,
-    /// Envoy on core 0, this process (upstream) and wrk on core 1 (`--no-pin` turns it off).
+    /// Envoy on core 0, this process (upstream) and wrk on core 1 (`--pin`).
     pin: bool,
+    /// Each round loads every variant at once instead of one after another (`--concurrent`).
+    concurrent: bool,
     /// Runs only the variants whose name contains one of these (all when empty).
     only: Vec<String>,
 }
@@ -73,7 +75,8 @@ fn parse_options() -> anyhow::Result<Options> {
         harness_only: false,
         harness_requests: 50_000,
         baseline_wasm: None,
-        pin: true,
+        pin: false,
+        concurrent: false,
         only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -82,8 +85,12 @@ fn parse_options() -> anyhow::Result<Options> {
             // `cargo xtask bench envoy -- --rounds 3` passes the separator through.
             continue;
         }
-        if flag == "--no-pin" {
-            options.pin = false;
+        if flag == "--concurrent" {
+            options.concurrent = true;
+            continue;
+        }
+        if flag == "--pin" {
+            options.pin = true;
             continue;
         }
         if flag == "--harness-only" {
@@ -106,7 +113,7 @@ fn parse_options() -> anyhow::Result<Options> {
             "--baseline-wasm" => options.baseline_wasm = Some(value.into()),
             "--only" => options.only = value.split(',').map(str::to_owned).collect(),
             other => bail!(
-                "unknown flag {other}; flags: --routes N --seconds S --connections C --rounds R --only NAME,… --hostcall-costs --harness-only --harness-requests N --baseline-wasm PATH --no-pin"
+                "unknown flag {other}; flags: --routes N --seconds S --connections C --rounds R --only NAME,… --hostcall-costs --harness-only --harness-requests N --baseline-wasm PATH --pin --concurrent"
             ),
         }
     }
@@ -181,17 +188,23 @@ fn run() -> anyhow::Result<()> {
             r#"{"decision_headers":{"emit_route":false,"emit_consumer":false},"#,
             1,
         );
-        for (name, policy) in [(TRIEGUARD, &policy), (TRIEGUARD_MINIMAL, &minimal_headers)] {
-            let replay = harness_replay_timed(policy, &path, options.harness_requests)?;
+        let trieguard = paths::plugin_wasm();
+        let probe = paths::wasm_release_dir().join("route_cache_probe.wasm");
+        for (name, wasm, configuration) in [
+            (TRIEGUARD, &trieguard, &policy),
+            (TRIEGUARD_MINIMAL, &trieguard, &minimal_headers),
+            (FLOOR, &probe, &"ops headers route_to_app".to_owned()),
+        ] {
+            let replay =
+                harness_replay_timed(wasm, configuration, &path, options.harness_requests)?;
             println!(
                 "{name:<46} in the harness: {:.0} req/s; inside the VM per request: median {:.3} µs, mean {:.3} µs ({} requests of {path})",
-                replay.rps,
-                replay.vm_median_us,
-                replay.vm_mean_us,
-                options.harness_requests
+                replay.rps, replay.vm_median_us, replay.vm_mean_us, options.harness_requests
             );
             if let Some(ops) = replay.wasm_ops {
-                println!("{name:<46} wasm operators per request: {ops} (TRIEGUARD_WASM_FUEL=1: times above include fuel counting)");
+                println!(
+                    "{name:<46} wasm operators per request: {ops} (TRIEGUARD_WASM_FUEL=1: times above include fuel counting)"
+                );
             }
         }
         return Ok(());
@@ -221,7 +234,10 @@ fn run() -> anyhow::Result<()> {
         (NO_FILTER, variant(Some(direct.clone()), None)),
         (NO_OP, variant(Some(direct), Some(noop))),
         (FLOOR, variant(None, Some(floor))),
-        (TRIEGUARD, variant(None, Some(PluginSpec::trieguard(&policy)))),
+        (
+            TRIEGUARD,
+            variant(None, Some(PluginSpec::trieguard(&policy))),
+        ),
         (
             TRIEGUARD_MINIMAL,
             variant(None, Some(PluginSpec::trieguard(&minimal_headers))),
@@ -251,7 +267,7 @@ fn run() -> anyhow::Result<()> {
         .zip(measured)
         .filter(|(_, m)| m.rps > 0.0)
         .collect();
-    let get = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, m)| *m);
+    let get = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, m)| m);
     let harness_rps = harness_replay(&policy, &path, options.harness_requests)?;
     println!(
         "{:<46} {harness_rps:>10.0} req/s (same request, replayed in the wasmtime harness)",
@@ -267,14 +283,26 @@ fn run() -> anyhow::Result<()> {
     let Some(noop) = get(NO_OP) else {
         return Ok(());
     };
-    // What a module costs Envoy per request beyond the no-op filter, both ways.
-    let cost = |m: Measured| ((1.0 / m.rps - 1.0 / noop.rps) * 1e6, m.cpu_us - noop.cpu_us);
+    // What a module costs Envoy per request beyond the no-op filter, both ways: the median
+    // over rounds of the difference to the no-op filter's run in the same round.
+    let cost = |m: &Measured| {
+        (
+            paired_median(m, noop, |v, b| (1.0 / v.0 - 1.0 / b.0) * 1e6),
+            paired_median(m, noop, |v, b| v.1 - b.1),
+        )
+    };
     let floor = get(FLOOR).map(cost);
-    for name in [BASELINE, TRIEGUARD, TRIEGUARD_MINIMAL, IMPORTED] {
+    println!(
+        "per-request cost beyond the no-op filter (median of the rounds' paired differences):"
+    );
+    for name in [FLOOR, BASELINE, TRIEGUARD, TRIEGUARD_MINIMAL, IMPORTED] {
         let Some(m) = get(name) else { continue };
         let (by_rps, by_cpu) = cost(m);
-        print!("plugin cost per request: {name:<46} {by_rps:>6.2} µs by req/s, {by_cpu:>6.2} µs by Envoy CPU");
-        if let Some((floor_rps, floor_cpu)) = floor {
+        let (q1, _, q3) = paired_quartiles(m, noop, |v, b| v.1 - b.1);
+        print!(
+            "  {name:<46} {by_rps:>6.2} µs by req/s, {by_cpu:>6.2} µs by Envoy CPU (quartiles {q1:.2}–{q3:.2})"
+        );
+        if let (Some((floor_rps, floor_cpu)), false) = (floor, name == FLOOR) {
             print!(
                 "; {:.2}x / {:.2}x the floor",
                 by_rps / floor_rps,
@@ -283,20 +311,32 @@ fn run() -> anyhow::Result<()> {
         }
         println!();
     }
-    if let Some((by_rps, by_cpu)) = floor {
-        println!("the floor ({FLOOR}): {by_rps:.2} µs by req/s, {by_cpu:.2} µs by Envoy CPU");
-    }
-    if let (Some(none), Some(ours), Some(list), Some(map)) =
-        (get(NO_FILTER), get(TRIEGUARD), get(ROUTE_LIST), get(MATCH_MAP))
-    {
+    if let (Some(none), Some(ours), Some(list), Some(map)) = (
+        get(NO_FILTER),
+        get(TRIEGUARD),
+        get(ROUTE_LIST),
+        get(MATCH_MAP),
+    ) {
         println!(
             "harness replay / Envoy with trieguard {:.1}x",
             harness_rps / ours.rps
         );
-        println!("trieguard / no-op wasm filter      {:.3}x", ours.rps / noop.rps);
-        println!("trieguard / no filter              {:.3}x", ours.rps / none.rps);
-        println!("trieguard / Envoy route list       {:.1}x", ours.rps / list.rps);
-        println!("trieguard / Envoy prefix_match_map {:.3}x", ours.rps / map.rps);
+        println!(
+            "trieguard / no-op wasm filter      {:.3}x (best of each)",
+            ours.rps / noop.rps
+        );
+        println!(
+            "trieguard / no filter              {:.3}x",
+            ours.rps / none.rps
+        );
+        println!(
+            "trieguard / Envoy route list       {:.1}x",
+            ours.rps / list.rps
+        );
+        println!(
+            "trieguard / Envoy prefix_match_map {:.3}x",
+            ours.rps / map.rps
+        );
     }
     Ok(())
 }
@@ -311,76 +351,128 @@ const ROUTE_LIST: &str = "Envoy route list, last route";
 const MATCH_MAP: &str = "Envoy prefix_match_map";
 const IMPORTED: &str = "trieguard imported from the route list";
 
-/// One variant's best run.
-#[derive(Clone, Copy, Default)]
+/// One variant's runs: the best, and every round's (for costs paired within a round).
+#[derive(Clone, Default)]
 struct Measured {
     /// Requests per second (the highest of the rounds).
     rps: f64,
     /// Envoy CPU microseconds per request (the lowest of the rounds).
     cpu_us: f64,
+    /// Each round's (requests/s, Envoy CPU µs per request), in round order.
+    rounds: Vec<(f64, f64)>,
 }
 
-/// Runs every variant `options.rounds` times, interleaved, each on a fresh Envoy; prints and
-/// returns each variant's best requests/s and lowest Envoy CPU time per request.
+/// Starts every wanted variant's Envoy first, then runs `options.rounds` rounds, each giving
+/// every variant `options.seconds` of load in turn; prints and returns each variant's runs.
+/// All Envoys live through the whole run, so a slow spell of a shared machine falls on every
+/// variant of the rounds it spans, and costs compared within a round ([`paired_median`])
+/// cancel it.
 fn measure(
     variants: &[(&str, EnvoyConfig)],
     path: &str,
     options: &Options,
 ) -> anyhow::Result<Vec<Measured>> {
-    let mut best = vec![
-        Measured {
-            rps: 0.0,
-            cpu_us: f64::INFINITY
-        };
-        variants.len()
-    ];
     let wanted =
         |name: &str| options.only.is_empty() || options.only.iter().any(|o| name.contains(o));
-    for round in 1..=options.rounds {
-        for ((name, config), best) in variants.iter().zip(&mut best) {
-            if !wanted(name) {
-                continue;
-            }
-            let envoy = EnvoyProcess::start(config)
-                .with_context(|| format!("starting Envoy for '{name}'"))?;
-            if options.pin {
-                pin(envoy.pid(), ENVOY_CORE)?;
-            }
-            let url = format!("{}{path}", envoy.url());
-            let check = integration::client::send("GET", &url, &[("x-api-key", "key-7")])?;
-            if check.status != 200 {
-                bail!("variant '{name}' answered {} {}", check.status, check.body);
-            }
-            wrk(&url, 1, options.connections)?; // warm-up
-            let cpu_before = process_cpu_ns(envoy.pid())?;
-            let run = wrk(&url, options.seconds, options.connections)?;
-            let cpu_after = process_cpu_ns(envoy.pid())?;
-            let cpu_us = cpu_after.saturating_sub(cpu_before) as f64 / 1e3 / run.requests as f64;
-            println!(
-                "round {round}: {name:<42} {:>10.0} req/s {cpu_us:>8.2} µs Envoy CPU/request",
-                run.rps
-            );
-            best.rps = best.rps.max(run.rps);
-            best.cpu_us = best.cpu_us.min(cpu_us);
-            drop(envoy);
-        }
-    }
-    println!();
-    for ((name, _), m) in variants.iter().zip(&best) {
+    let mut running = Vec::new();
+    for (index, (name, config)) in variants.iter().enumerate() {
         if !wanted(name) {
             continue;
         }
+        let envoy =
+            EnvoyProcess::start(config).with_context(|| format!("starting Envoy for '{name}'"))?;
+        if options.pin {
+            pin(envoy.pid(), ENVOY_CORE)?;
+        }
+        let url = format!("{}{path}", envoy.url());
+        let check = integration::client::send("GET", &url, &[("x-api-key", "key-7")])?;
+        if check.status != 200 {
+            bail!("variant '{name}' answered {} {}", check.status, check.body);
+        }
+        wrk(&url, 1, options.connections)?; // warm-up
+        running.push((index, *name, envoy, url));
+    }
+    let mut measured = vec![Measured::default(); variants.len()];
+    for round in 1..=options.rounds {
+        // One after another, or (`--concurrent`) all at once: then every variant's CPU per
+        // request is read over the same seconds of the machine's life.
+        let batches: Vec<Vec<_>> = if options.concurrent {
+            vec![running.iter().collect()]
+        } else {
+            running.iter().map(|one| vec![one]).collect()
+        };
+        for batch in batches {
+            let mut started = Vec::new();
+            for (index, name, envoy, url) in batch {
+                let cpu_before = process_cpu_ns(envoy.pid())?;
+                let child = spawn_wrk(url, options.seconds, options.connections)?;
+                started.push((*index, *name, envoy, cpu_before, child));
+            }
+            for (index, name, envoy, cpu_before, child) in started {
+                let run = wrk_result(child)?;
+                let cpu_after = process_cpu_ns(envoy.pid())?;
+                let cpu_us =
+                    cpu_after.saturating_sub(cpu_before) as f64 / 1e3 / run.requests as f64;
+                println!(
+                    "round {round}: {name:<46} {:>10.0} req/s {cpu_us:>8.2} µs Envoy CPU/request",
+                    run.rps
+                );
+                if let Some(m) = measured.get_mut(index) {
+                    m.rounds.push((run.rps, cpu_us));
+                }
+            }
+        }
+    }
+    drop(running);
+    println!();
+    for ((name, _), m) in variants.iter().zip(&mut measured) {
+        if m.rounds.is_empty() {
+            continue;
+        }
+        m.rps = m.rounds.iter().map(|r| r.0).fold(0.0, f64::max);
+        m.cpu_us = m.rounds.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
         println!(
-            "{name:<42} {:>10.0} req/s {:>8.2} µs Envoy CPU/request",
-            m.rps, m.cpu_us
+            "{name:<46} {:>10.0} req/s {:>8.2} µs Envoy CPU/request (best of {})",
+            m.rps,
+            m.cpu_us,
+            m.rounds.len()
         );
     }
-    Ok(best)
+    Ok(measured)
 }
 
-/// Envoy's core when pinned; the load (wrk, the echo upstream, this process) gets the other,
-/// so the three no longer move between cores mid-run, which made one run differ from the
-/// next by up to 1.7x on this 2-core machine.
+/// The median over rounds of `f(variant's round, baseline's same round)`.
+fn paired_median(
+    variant: &Measured,
+    baseline: &Measured,
+    f: impl Fn((f64, f64), (f64, f64)) -> f64,
+) -> f64 {
+    paired_quartiles(variant, baseline, f).1
+}
+
+/// The lower quartile, median and upper quartile over rounds of `f(variant's round,
+/// baseline's same round)` (nearest rank; NaN without rounds).
+fn paired_quartiles(
+    variant: &Measured,
+    baseline: &Measured,
+    f: impl Fn((f64, f64), (f64, f64)) -> f64,
+) -> (f64, f64, f64) {
+    let mut values: Vec<f64> = variant
+        .rounds
+        .iter()
+        .zip(&baseline.rounds)
+        .map(|(v, b)| f(*v, *b))
+        .collect();
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let rank = (q * (values.len().max(1) - 1) as f64).round() as usize;
+        values.get(rank).copied().unwrap_or(f64::NAN)
+    };
+    (at(0.25), at(0.5), at(0.75))
+}
+
+/// With `--pin`: Envoy's core; the load (wrk, the echo upstream, this process) gets the
+/// other, so they no longer trade cores mid-run.
 const ENVOY_CORE: u32 = 0;
 const LOAD_CORE: u32 = 1;
 
@@ -472,15 +564,15 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
     );
     for (op, m) in ops.iter().zip(per_op) {
         let calls = f64::from(CALLS_PER_REQUEST);
-        let by_rps = (1.0 / m.rps - 1.0 / noop.rps) * 1e6 / calls;
-        let by_cpu = (m.cpu_us - noop.cpu_us) / calls;
+        let by_rps = paired_median(m, noop, |v, b| (1.0 / v.0 - 1.0 / b.0) * 1e6) / calls;
+        let by_cpu = paired_median(m, noop, |v, b| v.1 - b.1) / calls;
         println!("{op:<20} {by_rps:>9.2} µs {by_cpu:>11.2} µs");
     }
     println!();
     println!("once per request, against the no-op module:");
     for ((name, _), m) in routed.iter().zip(per_routed) {
-        let by_rps = (1.0 / m.rps - 1.0 / noop.rps) * 1e6;
-        let by_cpu = m.cpu_us - noop.cpu_us;
+        let by_rps = paired_median(m, noop, |v, b| (1.0 / v.0 - 1.0 / b.0) * 1e6);
+        let by_cpu = paired_median(m, noop, |v, b| v.1 - b.1);
         println!("{name:<46} {by_rps:>9.2} µs {by_cpu:>11.2} µs");
     }
     Ok(())
@@ -488,7 +580,7 @@ fn hostcall_costs(options: &Options) -> anyhow::Result<()> {
 
 /// Replays the benchmark request through `trieguard.wasm` in the harness; returns requests/s.
 fn harness_replay(policy: &str, path: &str, requests: usize) -> anyhow::Result<f64> {
-    Ok(harness_replay_timed(policy, path, requests)?.rps)
+    Ok(harness_replay_timed(&paths::plugin_wasm(), policy, path, requests)?.rps)
 }
 
 /// A harness replay: requests/s, and the time spent inside the VM per request (the guest's
@@ -501,7 +593,12 @@ struct HarnessReplay {
     wasm_ops: Option<u64>,
 }
 
-fn harness_replay_timed(policy: &str, path: &str, requests: usize) -> anyhow::Result<HarnessReplay> {
+fn harness_replay_timed(
+    wasm: &std::path::Path,
+    policy: &str,
+    path: &str,
+    requests: usize,
+) -> anyhow::Result<HarnessReplay> {
     use host_harness::host::{Host, HostOptions, HttpRequest, Routing};
     let options = HostOptions {
         routing: Routing {
@@ -510,7 +607,7 @@ fn harness_replay_timed(policy: &str, path: &str, requests: usize) -> anyhow::Re
         },
         ..HostOptions::default()
     };
-    let host = Host::from_file(&paths::plugin_wasm(), options)?;
+    let host = Host::from_file(wasm, options)?;
     let mut vm = host.start(policy.as_bytes())?;
     let request = HttpRequest {
         method: "GET".into(),
@@ -553,12 +650,24 @@ struct WrkRun {
 
 /// Runs wrk and returns its requests/s and request count.
 fn wrk(url: &str, seconds: u32, connections: u32) -> anyhow::Result<WrkRun> {
-    let output = Command::new("wrk")
+    let child = spawn_wrk(url, seconds, connections)?;
+    wrk_result(child)
+}
+
+/// Starts wrk on `url` in the background.
+fn spawn_wrk(url: &str, seconds: u32, connections: u32) -> anyhow::Result<std::process::Child> {
+    Command::new("wrk")
         .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s")])
         .args(["-H", "x-api-key: key-7"])
         .arg(url)
-        .output()
-        .context("running wrk (cargo xtask bench envoy installs it)")?;
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running wrk (cargo xtask bench envoy installs it)")
+}
+
+/// Waits for a wrk started by [`spawn_wrk`] and reads its requests/s and request count.
+fn wrk_result(child: std::process::Child) -> anyhow::Result<WrkRun> {
+    let output = child.wait_with_output().context("waiting for wrk")?;
     let text = String::from_utf8_lossy(&output.stdout);
     if text.contains("Non-2xx") {
         bail!("wrk saw non-2xx answers:\n{text}");
