@@ -86,11 +86,9 @@ fn trieguard_routes_and_denies_the_example_policy() {
             .count(),
         1
     );
-    assert!(
-        o.foreign_calls.iter().any(|f| f == "clear_route_cache"),
-        "{:?}",
-        o.foreign_calls
-    );
+    // `clear_route_cache: "auto"` (the default): Envoy selects the route again by itself for
+    // this module's ABI, so no foreign call is made.
+    assert!(o.foreign_calls.is_empty(), "{:?}", o.foreign_calls);
 
     let o = vm.handle(&req("api.example.com", "/billing/7", &[]));
     assert_eq!(o.cluster.as_deref(), Some("billing"));
@@ -149,4 +147,24 @@ fn the_module_declares_abi_0_2_1() {
         Some(trieguard::config::PROXY_WASM_ABI)
     );
     assert_eq!(trieguard::config::PROXY_WASM_ABI, "0.2.1");
+}
+
+#[test]
+fn clear_route_cache_is_called_only_when_the_policy_asks() {
+    for (setting, calls) in [("auto", 0), ("never", 0), ("always", 1)] {
+        let policy = String::from_utf8_lossy(POLICY).replacen(
+            '{',
+            &format!(r#"{{"decision_headers":{{"clear_route_cache":"{setting}"}},"#),
+            1,
+        );
+        let mut vm = trieguard().start(policy.as_bytes()).unwrap();
+        let o = vm.handle(&req("api.example.com", "/orders/42", &[]));
+        assert_eq!(o.cluster.as_deref(), Some("orders"), "{setting}");
+        let made = o
+            .foreign_calls
+            .iter()
+            .filter(|f| *f == "clear_route_cache")
+            .count();
+        assert_eq!(made, calls, "{setting}: {:?}", o.foreign_calls);
+    }
 }
