@@ -32,8 +32,9 @@ pub fn pairs(buffer: &[u8]) -> Result<Vec<Pair<'_>>, MalformedPairs> {
     Ok(out)
 }
 
-/// Calls `each` with every (name, value) pair, in order; checks the whole layout first, so
-/// `each` never sees a pair of a malformed buffer.
+/// Calls `each` with every (name, value) pair, in order, in one pass. A malformed buffer
+/// stops the pass with an error: pairs already handed out are then to be discarded (the
+/// refill's request is refilled from scratch next time, and the filter fails closed).
 fn for_each_pair<'a>(
     buffer: &'a [u8],
     mut each: impl FnMut(&'a [u8], &'a [u8]),
@@ -51,24 +52,18 @@ fn for_each_pair<'a>(
         .and_then(|n| n.checked_add(4))
         .filter(|&end| end <= buffer.len())
         .ok_or_else(|| malformed("pair count larger than the buffer"))?;
-    // First pass: every length and terminator checked; second pass: the pairs handed out.
-    for pass in 0..2 {
-        let mut data = sizes_end;
-        for index in 0..count {
-            let at = 4 + index * 8;
-            let (Some(name_len), Some(value_len)) =
-                (read_u32(buffer, at), read_u32(buffer, at + 4))
-            else {
-                return Err(malformed("truncated pair sizes"));
-            };
-            let name = take_terminated(buffer, &mut data, name_len)
-                .ok_or_else(|| malformed("name past the end or not NUL-terminated"))?;
-            let value = take_terminated(buffer, &mut data, value_len)
-                .ok_or_else(|| malformed("value past the end or not NUL-terminated"))?;
-            if pass == 1 {
-                each(name, value);
-            }
-        }
+    let mut data = sizes_end;
+    for index in 0..count {
+        let at = 4 + index * 8;
+        let (Some(name_len), Some(value_len)) = (read_u32(buffer, at), read_u32(buffer, at + 4))
+        else {
+            return Err(malformed("truncated pair sizes"));
+        };
+        let name = take_terminated(buffer, &mut data, name_len)
+            .ok_or_else(|| malformed("name past the end or not NUL-terminated"))?;
+        let value = take_terminated(buffer, &mut data, value_len)
+            .ok_or_else(|| malformed("value past the end or not NUL-terminated"))?;
+        each(name, value);
     }
     Ok(())
 }

@@ -85,20 +85,15 @@ fn parse_options() -> anyhow::Result<Options> {
             // `cargo xtask bench envoy -- --rounds 3` passes the separator through.
             continue;
         }
-        if flag == "--concurrent" {
-            options.concurrent = true;
-            continue;
-        }
-        if flag == "--pin" {
-            options.pin = true;
-            continue;
-        }
-        if flag == "--harness-only" {
-            options.harness_only = true;
-            continue;
-        }
-        if flag == "--hostcall-costs" {
-            options.hostcall_costs = true;
+        let switch = match flag.as_str() {
+            "--concurrent" => Some(&mut options.concurrent),
+            "--pin" => Some(&mut options.pin),
+            "--harness-only" => Some(&mut options.harness_only),
+            "--hostcall-costs" => Some(&mut options.hostcall_costs),
+            _ => None,
+        };
+        if let Some(switch) = switch {
+            *switch = true;
             continue;
         }
         let value = args
@@ -183,11 +178,7 @@ fn run() -> anyhow::Result<()> {
     })
     .to_string();
     if options.harness_only {
-        let minimal_headers = policy.replacen(
-            '{',
-            r#"{"decision_headers":{"emit_route":false,"emit_consumer":false},"#,
-            1,
-        );
+        let minimal_headers = cluster_header_only(&policy);
         let trieguard = paths::plugin_wasm();
         let probe = paths::wasm_release_dir().join("route_cache_probe.wasm");
         for (name, wasm, configuration) in [
@@ -214,11 +205,7 @@ fn run() -> anyhow::Result<()> {
         configuration: "- pass".to_owned(),
     };
 
-    let minimal_headers = policy.replacen(
-        '{',
-        r#"{"decision_headers":{"emit_route":false,"emit_consumer":false},"#,
-        1,
-    );
+    let minimal_headers = cluster_header_only(&policy);
     let variant = |body: Option<String>, plugin: Option<PluginSpec>| {
         let mut config = EnvoyConfig::new(clusters.clone(), plugin);
         config.virtual_host_body = body;
@@ -339,6 +326,15 @@ fn run() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `policy` (compact JSON) with the route and consumer decision headers turned off.
+fn cluster_header_only(policy: &str) -> String {
+    policy.replacen(
+        '{',
+        r#"{"decision_headers":{"emit_route":false,"emit_consumer":false},"#,
+        1,
+    )
 }
 
 const NO_FILTER: &str = "no filter";
