@@ -16,8 +16,8 @@ use crate::source::FetchPolicyConfig;
 use crate::source::digest::PolicyDigest;
 use crate::source::fetch::{FetchStep, Fetcher, SourceRequest, SourceResponse};
 use crate::source::handoff::{self, DeltaRef, Manifest, PiecesRef};
-use crate::source::key_delta::{self, KeyDelta};
-use crate::source::{key_sets, route_sets};
+use crate::source::key_delta::{self, KeyDelta, PolicyShape};
+use crate::source::key_sets;
 
 use super::clock::{now_ms, now_ns};
 use super::named_metrics::NamedMetrics;
@@ -35,8 +35,11 @@ pub(crate) struct PolicyService {
     /// The call in flight, if any.
     in_flight: Option<u32>,
     /// The manifest shared data holds, written by this instance or an earlier one (a VM
-    /// reload): the next generation follows it, and its pieces are emptied when replaced.
+    /// reload): its pieces are emptied when it is replaced.
     last_manifest: Option<Manifest>,
+    /// The generation last published in shared data, by this instance or an earlier one (even
+    /// one of another build, whose manifest this one cannot read): the next follows it.
+    last_generation: u64,
     /// What this instance published (the serving policy): the base of the next key delta.
     published: Option<Published>,
     metrics: NamedMetrics,
@@ -44,8 +47,8 @@ pub(crate) struct PolicyService {
 
 /// The serving policy as this instance published it.
 struct Published {
-    /// The policy's shape (`key_delta::policy_shape`); `None` if it could not be read.
-    shape: Option<PolicyDigest>,
+    /// The policy's shape (`key_delta::PolicyShape`); `None` if it could not be read.
+    shape: Option<PolicyShape>,
     /// The serving policy compiled: key deltas are computed against its key tables.
     engine: Engine,
 }
@@ -59,10 +62,12 @@ impl PolicyService {
     pub(crate) fn new(config: FetchPolicyConfig) -> Self {
         // A service restarted in a running Envoy (a VM reload) continues from what shared data
         // holds: the next generation number, and no second publication of the serving policy.
-        let last_manifest = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
+        let stored = hostcalls::get_shared_data(&handoff::manifest_key(&config.name))
             .ok()
             .and_then(|(bytes, _)| bytes)
-            .and_then(|bytes| Manifest::decode(&bytes).ok());
+            .unwrap_or_default();
+        let last_manifest = Manifest::decode(&stored).ok();
+        let last_generation = Manifest::generation_of(&stored).unwrap_or(0);
         let mut fetcher = Fetcher::new(config);
         if let Some(digest) = last_manifest.as_ref().and_then(Manifest::serving_digest) {
             fetcher.assume_published(digest);
@@ -71,6 +76,7 @@ impl PolicyService {
             fetcher,
             in_flight: None,
             last_manifest,
+            last_generation,
             published: None,
             metrics: NamedMetrics::default(),
         }
@@ -150,27 +156,14 @@ impl PolicyService {
                 return false;
             }
         };
-        // The skeleton (key lists emptied) and its split into a frame and a route set give both
-        // the shape a key delta is judged by and what a full publication hands over; the route
-        // set is hashed once, for both.
-        let skeleton = key_delta::policy_skeleton(policy).ok();
-        let parts = skeleton.as_deref().and_then(route_sets::split);
-        let (shape, route_ref) = match &skeleton {
-            Some(skeleton) => {
-                let (shape, route_ref) = key_delta::skeleton_shape(skeleton, parts.as_ref());
-                (Some(shape), route_ref)
-            }
-            None => (None, None),
-        };
-        let Some(engine) = self.publish_key_delta(&name, engine, shape, digest) else {
+        // The skeleton (key lists emptied), split into a frame and a route set, is both the
+        // shape a key delta is judged by and what a full publication hands over.
+        let shape = PolicyShape::of_policy(policy).ok();
+        let Some(engine) = self.publish_key_delta(&name, engine, shape.as_ref(), digest) else {
             return true;
         };
         let routes = engine.route_count();
-        let generation = self
-            .last_manifest
-            .as_ref()
-            .map_or(0, |manifest| manifest.generation)
-            .saturating_add(1);
+        let generation = self.last_generation.saturating_add(1);
         // Workers get the policy in parts they can load a slice per tick while their current
         // policy serves: the skeleton's frame (route lists emptied), its route set, and with
         // API keys the key set; a policy that cannot be split is handed over whole.
@@ -180,13 +173,13 @@ impl PolicyService {
             .is_some()
             .then(|| key_sets::encode(&engine))
             .flatten();
-        let split = match (&parts, &skeleton) {
-            (Some(parts), _) if !parts.routes.is_empty() => Some((
+        let split = match &shape {
+            Some(PolicyShape::Split(parts)) => Some((
                 parts.frame.as_slice(),
                 Some(parts.routes.as_slice()),
                 keys.as_deref(),
             )),
-            (_, Some(skeleton)) if keys.is_some() => {
+            Some(PolicyShape::Whole(skeleton)) if keys.is_some() => {
                 Some((skeleton.as_slice(), None, keys.as_deref()))
             }
             _ => None,
@@ -195,7 +188,7 @@ impl PolicyService {
             Some((main, routes, keys)) => (
                 Manifest::for_parts(
                     main,
-                    routes.and(route_ref),
+                    routes.map(PiecesRef::of),
                     keys.map(PiecesRef::of),
                     digest,
                     generation,
@@ -205,7 +198,7 @@ impl PolicyService {
                 keys.unwrap_or_default(),
             ),
             None => (
-                Manifest::for_policy(policy, generation),
+                Manifest::for_policy(policy, digest, generation),
                 policy,
                 &[][..],
                 &[][..],
@@ -227,7 +220,6 @@ impl PolicyService {
                 return false;
             }
         }
-        drop(parts);
         drop(keys);
         let manifest_key = handoff::manifest_key(&name);
         if let Err(status) =
@@ -239,6 +231,7 @@ impl PolicyService {
         }
         // The previous publication's pieces are emptied: a worker still reading them sees a
         // missing piece and reads the new manifest on its next tick.
+        self.last_generation = generation;
         if let Some(previous) = self.last_manifest.replace(manifest) {
             empty_publication(&name, &previous);
         }
@@ -264,14 +257,14 @@ impl PolicyService {
         &mut self,
         name: &str,
         engine: Engine,
-        shape: Option<PolicyDigest>,
+        shape: Option<&PolicyShape>,
         digest: PolicyDigest,
     ) -> Option<Engine> {
         let (Some(published), Some(last)) = (self.published.as_mut(), self.last_manifest.as_mut())
         else {
             return Some(engine);
         };
-        if shape.is_none() || shape != published.shape || last.deltas.len() >= MAX_DELTAS {
+        if shape.is_none() || shape != published.shape.as_ref() || last.deltas.len() >= MAX_DELTAS {
             return Some(engine);
         }
         let Some(delta) = KeyDelta::between(&published.engine, &engine) else {

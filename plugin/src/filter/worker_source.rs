@@ -150,7 +150,7 @@ impl WorkerSource {
             Ok(policy) => policy,
             // Read while the service publishes a newer policy: the next tick sees its manifest.
             Err(
-                error @ (HandoffError::MissingPiece { .. } | HandoffError::DigestMismatch { .. }),
+                error @ (HandoffError::MissingPiece { .. } | HandoffError::ChecksumMismatch { .. }),
             ) => {
                 log::debug!("trieguard: source '{name}': {error}; retrying");
                 return None;

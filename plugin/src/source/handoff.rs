@@ -5,11 +5,15 @@
 //! `trieguard.policy.<name>` and its bytes in pieces under
 //! `trieguard.policy.<name>.<generation>.<index>`. The service writes the pieces first and the
 //! manifest last, so a worker that sees a manifest finds its pieces; a worker checks the
-//! assembled bytes against the manifest's digest before using them, so it never serves a mix
-//! of two publications even if it reads while the next one is written.
+//! assembled bytes against the manifest's checksum (`source::checksum`) before using them, so it
+//! never serves a mix of two publications even if it reads while the next one is written.
+//!
+//! The manifest names the policy by the SHA-256 its operator published (`policy_sha256`), which
+//! the service checked when it fetched the policy; the parts carry XXH3-128 checksums.
 
 use serde::{Deserialize, Serialize};
 
+use super::checksum::PartChecksum;
 use super::digest::PolicyDigest;
 
 /// Bytes per shared-data piece: one copy per hostcall stays small next to the VM's memory.
@@ -43,11 +47,11 @@ pub fn routes_piece_key(name: &str, generation: u64, index: usize) -> String {
     format!("trieguard.policy.{name}.{generation}.routes.{index}")
 }
 
-/// Bytes published in pieces: their digest, size and piece count.
+/// Bytes published in pieces: their checksum, size and piece count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PiecesRef {
-    /// SHA-256 of the bytes, hex.
-    pub sha256: String,
+    /// XXH3-128 of the bytes, hex.
+    pub checksum: String,
     /// Length in bytes.
     pub size: usize,
     /// Number of pieces.
@@ -57,16 +61,21 @@ pub struct PiecesRef {
 impl PiecesRef {
     /// The reference to `bytes`, published in [`SET_PIECE_BYTES`] pieces.
     pub fn of(bytes: &[u8]) -> Self {
-        Self::with_digest(PolicyDigest::of(bytes), bytes.len())
+        Self::with_checksum(PartChecksum::of(bytes), bytes.len())
     }
 
-    /// The reference to `size` bytes whose SHA-256 the caller computed already.
-    pub fn with_digest(digest: PolicyDigest, size: usize) -> Self {
+    /// The reference to `size` bytes whose checksum the caller computed already.
+    pub fn with_checksum(checksum: PartChecksum, size: usize) -> Self {
         Self {
-            sha256: digest.to_hex(),
+            checksum: checksum.to_hex(),
             size,
             pieces: size.div_ceil(SET_PIECE_BYTES),
         }
+    }
+
+    /// The checksum, when well-formed.
+    pub fn checksum(&self) -> Option<PartChecksum> {
+        PartChecksum::parse_hex(&self.checksum)
     }
 }
 
@@ -75,8 +84,8 @@ impl PiecesRef {
 pub struct DeltaRef {
     /// SHA-256 (hex) of the policy that serves once this delta is applied.
     pub sha256: String,
-    /// SHA-256 (hex) of the encoded delta.
-    pub delta_sha256: String,
+    /// XXH3-128 (hex) of the encoded delta.
+    pub checksum: String,
 }
 
 /// What the manifest says about the published policy.
@@ -84,23 +93,23 @@ pub struct DeltaRef {
 pub struct Manifest {
     /// Publication counter of the service (increases by one per publication).
     pub generation: u64,
-    /// SHA-256 of the policy bytes, hex.
-    pub sha256: String,
-    /// Length of the policy in bytes.
+    /// XXH3-128 (hex) of the bytes in the main pieces: the policy, its skeleton, or the
+    /// skeleton's frame.
+    pub checksum: String,
+    /// Length of those bytes.
     pub size: usize,
     /// Number of pieces.
     pub pieces: usize,
     /// When set, the pieces hold the policy's skeleton (`key_delta::policy_skeleton`) and
-    /// this is the key set that completes it; `policy_sha256` is then the policy's digest.
+    /// this is the key set that completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<PiecesRef>,
     /// When set, the pieces hold the skeleton's frame (`route_sets::split`: its route lists
-    /// emptied) and this is the route set that completes it; `policy_sha256` is then set.
+    /// emptied) and this is the route set that completes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routes: Option<PiecesRef>,
-    /// SHA-256 (hex) of the policy, when the pieces hold its skeleton.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_sha256: Option<String>,
+    /// SHA-256 (hex) of the policy as its operator published it, checked by the service.
+    pub policy_sha256: String,
     /// Key deltas published since, in the order they apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deltas: Vec<DeltaRef>,
@@ -124,8 +133,10 @@ pub enum HandoffError {
     #[error("a published key delta is unusable: {0}")]
     BadDelta(String),
     /// The assembled bytes do not match the manifest (read during a newer publication).
-    #[error("the assembled policy does not match the manifest's digest (size {got} of {expected})")]
-    DigestMismatch {
+    #[error(
+        "the assembled policy does not match the manifest's checksum (size {got} of {expected})"
+    )]
+    ChecksumMismatch {
         /// Bytes read.
         got: usize,
         /// Bytes announced.
@@ -134,16 +145,16 @@ pub enum HandoffError {
 }
 
 impl Manifest {
-    /// The manifest for `policy` as publication `generation`.
-    pub fn for_policy(policy: &[u8], generation: u64) -> Self {
+    /// The manifest for `policy`, whose SHA-256 is `digest`, as publication `generation`.
+    pub fn for_policy(policy: &[u8], digest: PolicyDigest, generation: u64) -> Self {
         Self {
             generation,
-            sha256: PolicyDigest::of(policy).to_hex(),
+            checksum: PartChecksum::of(policy).to_hex(),
             size: policy.len(),
             pieces: policy.len().div_ceil(SHARED_PIECE_BYTES),
             keys: None,
             routes: None,
-            policy_sha256: None,
+            policy_sha256: digest.to_hex(),
             deltas: Vec::new(),
         }
     }
@@ -161,18 +172,30 @@ impl Manifest {
         Self {
             keys,
             routes,
-            policy_sha256: Some(policy.to_hex()),
-            ..Self::for_policy(main, generation)
+            ..Self::for_policy(main, policy, generation)
         }
     }
 
     /// The digest of the policy serving once every delta is applied.
     pub fn serving_digest(&self) -> Option<PolicyDigest> {
-        match (self.deltas.last(), &self.policy_sha256) {
-            (Some(delta), _) => PolicyDigest::parse_hex(&delta.sha256),
-            (None, Some(policy)) => PolicyDigest::parse_hex(policy),
-            (None, None) => self.digest(),
+        PolicyDigest::parse_hex(
+            self.deltas
+                .last()
+                .map_or(&self.policy_sha256, |delta| &delta.sha256),
+        )
+    }
+
+    /// The generation a manifest in shared data names, even one this build cannot read (a
+    /// service of another build wrote it): the next publication must number above it, or
+    /// workers that tried it would take the next one for it.
+    pub fn generation_of(bytes: &[u8]) -> Option<u64> {
+        #[derive(Deserialize)]
+        struct Generation {
+            generation: u64,
         }
+        serde_json::from_slice::<Generation>(bytes)
+            .ok()
+            .map(|manifest| manifest.generation)
     }
 
     /// Encodes it for shared data.
@@ -192,9 +215,7 @@ impl Manifest {
         }
         for (what, part) in [("key set", &manifest.keys), ("route set", &manifest.routes)] {
             if let Some(part) = part
-                && (part.pieces != part.size.div_ceil(SET_PIECE_BYTES)
-                    || PolicyDigest::parse_hex(&part.sha256).is_none()
-                    || manifest.policy_sha256.is_none())
+                && (part.pieces != part.size.div_ceil(SET_PIECE_BYTES) || part.checksum().is_none())
             {
                 return Err(HandoffError::BadManifest(format!(
                     "the {what} reference is inconsistent"
@@ -202,20 +223,24 @@ impl Manifest {
             }
         }
         manifest
-            .digest()
-            .ok_or_else(|| HandoffError::BadManifest("sha256 is not 64 hex digits".to_owned()))?;
-        manifest
-            .serving_digest()
-            .ok_or_else(|| HandoffError::BadManifest("a digest is not 64 hex digits".to_owned()))?;
+            .checksum()
+            .ok_or_else(|| HandoffError::BadManifest("checksum is not 32 hex digits".to_owned()))?;
+        let digests = std::iter::once(&manifest.policy_sha256)
+            .chain(manifest.deltas.iter().map(|delta| &delta.sha256));
+        for digest in digests {
+            PolicyDigest::parse_hex(digest).ok_or_else(|| {
+                HandoffError::BadManifest("a SHA-256 is not 64 hex digits".to_owned())
+            })?;
+        }
         Ok(manifest)
     }
 
-    /// The digest, when well-formed.
-    pub fn digest(&self) -> Option<PolicyDigest> {
-        PolicyDigest::parse_hex(&self.sha256)
+    /// The main pieces' checksum, when well-formed.
+    pub fn checksum(&self) -> Option<PartChecksum> {
+        PartChecksum::parse_hex(&self.checksum)
     }
 
-    /// Joins the pieces `read(index)` returns and checks them against the digest.
+    /// Joins the pieces `read(index)` returns and checks them against the checksum.
     pub fn assemble(
         &self,
         mut read: impl FnMut(usize) -> Option<Vec<u8>>,
@@ -231,8 +256,8 @@ impl Manifest {
                 break;
             }
         }
-        if policy.len() != self.size || Some(PolicyDigest::of(&policy)) != self.digest() {
-            return Err(HandoffError::DigestMismatch {
+        if policy.len() != self.size || Some(PartChecksum::of(&policy)) != self.checksum() {
+            return Err(HandoffError::ChecksumMismatch {
                 got: policy.len(),
                 expected: self.size,
             });
@@ -246,15 +271,15 @@ impl DeltaRef {
     pub fn new(encoded: &[u8], serving: PolicyDigest) -> Self {
         Self {
             sha256: serving.to_hex(),
-            delta_sha256: PolicyDigest::of(encoded).to_hex(),
+            checksum: PartChecksum::of(encoded).to_hex(),
         }
     }
 
     /// Checks `encoded` against the reference and decodes it.
     pub fn open(&self, encoded: &[u8]) -> Result<super::key_delta::KeyDelta, HandoffError> {
-        if PolicyDigest::of(encoded).to_hex() != self.delta_sha256 {
+        if Some(PartChecksum::of(encoded)) != PartChecksum::parse_hex(&self.checksum) {
             return Err(HandoffError::BadDelta(
-                "does not match the manifest's digest".to_owned(),
+                "does not match the manifest's checksum".to_owned(),
             ));
         }
         super::key_delta::KeyDelta::decode(encoded)
@@ -279,7 +304,7 @@ mod tests {
     #[test]
     fn a_publication_round_trips_through_pieces() {
         let policy: Vec<u8> = (0..SHARED_PIECE_BYTES * 2 + 17).map(|i| i as u8).collect();
-        let manifest = Manifest::for_policy(&policy, 7);
+        let manifest = Manifest::for_policy(&policy, PolicyDigest::of(&policy), 7);
         assert_eq!(manifest.pieces, 3);
         let decoded = Manifest::decode(&manifest.encode()).unwrap();
         assert_eq!(decoded, manifest);
@@ -291,7 +316,7 @@ mod tests {
     #[test]
     fn mixed_or_missing_pieces_are_refused() {
         let policy = vec![1u8; SHARED_PIECE_BYTES + 1];
-        let manifest = Manifest::for_policy(&policy, 1);
+        let manifest = Manifest::for_policy(&policy, PolicyDigest::of(&policy), 1);
         let mut stored: Vec<Vec<u8>> = pieces(&policy).map(<[u8]>::to_vec).collect();
         assert_eq!(
             manifest.assemble(|i| if i == 1 { None } else { stored.get(i).cloned() }),
@@ -303,16 +328,31 @@ mod tests {
         stored[1] = vec![2u8];
         assert!(matches!(
             manifest.assemble(|i| stored.get(i).cloned()),
-            Err(HandoffError::DigestMismatch { .. })
+            Err(HandoffError::ChecksumMismatch { .. })
         ));
-        assert!(
-            Manifest::decode(br#"{"generation":1,"sha256":"00","size":1,"pieces":1}"#).is_err()
-        );
+        let mut bad_checksum = manifest.clone();
+        bad_checksum.checksum = "00".to_owned();
+        let mut bad_digest = manifest.clone();
+        bad_digest.policy_sha256.pop();
+        for bad in [bad_checksum, bad_digest] {
+            assert!(matches!(
+                Manifest::decode(&bad.encode()),
+                Err(HandoffError::BadManifest(_))
+            ));
+        }
         assert!(Manifest::decode(b"not json").is_err());
     }
 
     #[test]
-    fn deltas_are_checked_against_their_digest() {
+    fn the_generation_is_read_from_a_manifest_of_another_build() {
+        let other = br#"{"generation":41,"sha256":"00","size":1,"pieces":1,"future":true}"#;
+        assert!(Manifest::decode(other).is_err());
+        assert_eq!(Manifest::generation_of(other), Some(41));
+        assert_eq!(Manifest::generation_of(b"not json"), None);
+    }
+
+    #[test]
+    fn deltas_are_checked_against_their_checksum() {
         let mut delta = super::super::key_delta::KeyDelta::default();
         delta.providers.insert(
             "keys".into(),
@@ -325,11 +365,13 @@ mod tests {
         let serving = PolicyDigest::of(b"the policy after the delta");
         let reference = DeltaRef::new(&encoded, serving);
         assert_eq!(reference.open(&encoded).unwrap(), delta);
-        assert!(matches!(
-            reference.open(b"{}"),
-            Err(HandoffError::BadDelta(_))
-        ));
-        let mut manifest = Manifest::for_policy(b"base", 3);
+        for tampered in [&b"{}"[..], &encoded[..encoded.len() - 1]] {
+            assert!(matches!(
+                reference.open(tampered),
+                Err(HandoffError::BadDelta(_))
+            ));
+        }
+        let mut manifest = Manifest::for_policy(b"base", PolicyDigest::of(b"base"), 3);
         assert_eq!(manifest.serving_digest(), Some(PolicyDigest::of(b"base")));
         manifest.deltas.push(reference);
         assert_eq!(manifest.serving_digest(), Some(serving));
@@ -338,7 +380,7 @@ mod tests {
 
     #[test]
     fn an_empty_policy_has_no_pieces() {
-        let manifest = Manifest::for_policy(b"", 1);
+        let manifest = Manifest::for_policy(b"", PolicyDigest::of(b""), 1);
         assert_eq!(manifest.pieces, 0);
         assert_eq!(manifest.assemble(|_| None), Ok(Vec::new()));
     }

@@ -2,10 +2,12 @@
 //! workers as the keys added, re-assigned and revoked, applied in place to the serving
 //! engine's hash-trie, with no recompile of routes or of the other keys.
 //!
-//! The service decides with the policy's *shape*: the SHA-256 of the policy bytes with the
-//! contents of every `auth_providers.<name>.api_key.keys` list left out. Two policies with the
-//! same shape compile to the same engine apart from their key tables, so the difference of the
-//! two compiled key tables is all a worker needs.
+//! The service decides with the policy's *shape*: the policy bytes with the contents of every
+//! `auth_providers.<name>.api_key.keys` list left out, kept and compared byte for byte. Two
+//! policies with the same shape compile to the same engine apart from their key tables, so the
+//! difference of the two compiled key tables is all a worker needs. The shape is not reduced to
+//! a hash: a policy crafted to collide with the serving one would keep the serving routes while
+//! claiming the new policy's digest.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -13,9 +15,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::digest::PolicyDigest;
-use super::handoff::PiecesRef;
-use super::route_sets::SplitPolicy;
+use super::route_sets::{self, SplitPolicy};
 use crate::engine::Engine;
 
 /// Largest delta sent as one: beyond this many changes a full publication is cheaper to apply
@@ -113,34 +113,31 @@ impl KeyDelta {
     }
 }
 
-/// The policy's shape: a digest of the policy with the contents of every API-key list left
-/// out (its skeleton), equal for two policies exactly when their skeletons are (up to line
-/// breaks inside a route, which the route set writes as spaces and which compile the same).
-pub fn policy_shape(policy: &[u8]) -> Result<PolicyDigest, ShapeError> {
-    let skeleton = policy_skeleton(policy)?;
-    let parts = super::route_sets::split(&skeleton);
-    Ok(skeleton_shape(&skeleton, parts.as_ref()).0)
+/// A policy's shape: its skeleton ([`policy_skeleton`]), split into a frame and a route set
+/// when it has routes (`route_sets::split`). Two policies have equal shapes exactly when their
+/// skeletons are equal, up to line breaks inside a route (the route set writes them as spaces;
+/// they compile the same). The split is also what a full publication hands to the workers, so
+/// the service computes it once and keeps it as the base of the next comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyShape {
+    /// The skeleton's frame and its route set.
+    Split(SplitPolicy),
+    /// A skeleton without routes, or whose route lists cannot be located.
+    Whole(Vec<u8>),
 }
 
-/// The shape of a skeleton, and the reference to its route set when `parts` (its split,
-/// `route_sets::split`) has routes. The shape is then the digest of the frame followed by the
-/// route set's digest, which the workers' check needs anyway: the route set is hashed once,
-/// and a 100k-route skeleton is not hashed a second time.
-pub fn skeleton_shape(
-    skeleton: &[u8],
-    parts: Option<&SplitPolicy>,
-) -> (PolicyDigest, Option<PiecesRef>) {
-    match parts.filter(|parts| !parts.routes.is_empty()) {
-        Some(parts) => {
-            let route_set = PolicyDigest::of(&parts.routes);
-            let mut bytes = Vec::with_capacity(parts.frame.len() + 80);
-            bytes.extend_from_slice(&parts.frame);
-            bytes.extend_from_slice(b"\nroute set ");
-            bytes.extend_from_slice(route_set.to_hex().as_bytes());
-            let reference = PiecesRef::with_digest(route_set, parts.routes.len());
-            (PolicyDigest::of(&bytes), Some(reference))
+impl PolicyShape {
+    /// The shape of `policy`.
+    pub fn of_policy(policy: &[u8]) -> Result<Self, ShapeError> {
+        policy_skeleton(policy).map(Self::of_skeleton)
+    }
+
+    /// The shape of a skeleton.
+    pub fn of_skeleton(skeleton: Vec<u8>) -> Self {
+        match route_sets::split(&skeleton) {
+            Some(parts) if !parts.routes.is_empty() => Self::Split(parts),
+            _ => Self::Whole(skeleton),
         }
-        None => (PolicyDigest::of(skeleton), None),
     }
 }
 
@@ -220,21 +217,25 @@ mod tests {
     fn the_shape_ignores_keys_only() {
         let a = policy(&[("alice", 1), ("bob", 2)]);
         let b = policy(&[("alice", 1), ("carol", 3)]);
-        assert_eq!(
-            policy_shape(a.as_bytes()).unwrap(),
-            policy_shape(b.as_bytes()).unwrap()
-        );
-        // A route changes (the route set's digest), or the frame around the routes does.
+        let shape = PolicyShape::of_policy(a.as_bytes()).unwrap();
+        assert!(matches!(shape, PolicyShape::Split(_)));
+        assert_eq!(shape, PolicyShape::of_policy(b.as_bytes()).unwrap());
+        // A route changes (the route set), or the frame around the routes does.
         for changed in [
             a.replace(r#""cluster":"c""#, r#""cluster":"d""#),
             a.replace(r#""domains":["*"]"#, r#""domains":["x.example"]"#),
         ] {
             assert_ne!(
-                policy_shape(a.as_bytes()).unwrap(),
-                policy_shape(changed.as_bytes()).unwrap(),
+                shape,
+                PolicyShape::of_policy(changed.as_bytes()).unwrap(),
                 "{changed}"
             );
         }
+        let no_routes = r#"{"hosts":[],"auth_providers":{"keys":{"api_key":{"keys":[]}}}}"#;
+        assert!(matches!(
+            PolicyShape::of_policy(no_routes.as_bytes()).unwrap(),
+            PolicyShape::Whole(_)
+        ));
     }
 
     #[test]

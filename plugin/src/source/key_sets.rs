@@ -38,8 +38,8 @@ pub enum KeySetError {
     #[error("key set names '{0}', which is not an API-key provider of the policy")]
     UnknownProvider(String),
     /// The bytes do not match the manifest's digest, or end early.
-    #[error("the key set does not match its digest ({got} of {expected} bytes)")]
-    DigestMismatch {
+    #[error("the key set does not match its checksum ({got} of {expected} bytes)")]
+    ChecksumMismatch {
         /// Bytes read.
         got: usize,
         /// Bytes announced.
@@ -80,7 +80,7 @@ pub fn encode(engine: &Engine) -> Option<Vec<u8>> {
 }
 
 /// Loads a key set into a compiled frame, piece by piece and a bounded number of lines at a
-/// time ([`SetLoader`]). The keys count only once the whole digest is checked.
+/// time ([`SetLoader`]). The keys count only once the whole checksum is checked.
 pub type KeySetLoader = SetLoader<KeyLines>;
 
 /// What a key set's lines mean (see the module docs).
@@ -109,7 +109,7 @@ impl SetLines for KeyLines {
     }
 
     fn mismatch(got: usize, expected: usize) -> KeySetError {
-        KeySetError::DigestMismatch { got, expected }
+        KeySetError::ChecksumMismatch { got, expected }
     }
 }
 
@@ -178,6 +178,7 @@ fn take_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::checksum::PartChecksum;
     use crate::source::digest::PolicyDigest;
     use crate::source::key_delta::{KeyDelta, policy_skeleton};
 
@@ -205,7 +206,7 @@ mod tests {
         let full = Engine::from_json(text.as_bytes()).unwrap();
         let set = encode(&full).unwrap();
         let mut engine = Engine::from_json(&policy_skeleton(text.as_bytes()).unwrap()).unwrap();
-        let mut loader = KeySetLoader::new(set.len(), Some(PolicyDigest::of(&set)));
+        let mut loader = KeySetLoader::new(set.len(), Some(PartChecksum::of(&set)));
         let mut slices = 0;
         for piece in set.chunks(997) {
             loader.feed(piece);
@@ -227,17 +228,17 @@ mod tests {
         let text = policy(10);
         let full = Engine::from_json(text.as_bytes()).unwrap();
         let mut set = encode(&full).unwrap();
-        let digest = PolicyDigest::of(&set);
+        let checksum = PartChecksum::of(&set);
         let mut engine = Engine::from_json(&policy_skeleton(text.as_bytes()).unwrap()).unwrap();
         // A consumer changed in transit: still well-formed, no longer what was published.
         let at = set.windows(10).position(|w| w == b"consumer c").unwrap() + 9;
         set[at] = b'd';
-        let mut loader = KeySetLoader::new(set.len(), Some(digest));
+        let mut loader = KeySetLoader::new(set.len(), Some(checksum));
         loader.feed(&set);
         loader.step(&mut engine, usize::MAX).unwrap();
         assert!(matches!(
             loader.finish(&mut engine),
-            Err(KeySetError::DigestMismatch { .. })
+            Err(KeySetError::ChecksumMismatch { .. })
         ));
         let mut loader = KeySetLoader::new(5, None);
         loader.feed(b"abc\tx\n");
@@ -269,7 +270,7 @@ mod tests {
         // Seven distinct consumers in policy(), each written once.
         assert_eq!(set.windows(9).filter(|w| w == b"consumer ").count(), 7);
         let mut engine = Engine::from_json(&policy_skeleton(text.as_bytes()).unwrap()).unwrap();
-        let mut loader = KeySetLoader::new(set.len(), Some(PolicyDigest::of(&set)));
+        let mut loader = KeySetLoader::new(set.len(), Some(PartChecksum::of(&set)));
         loader.feed(&set);
         loader.step(&mut engine, usize::MAX).unwrap();
         loader.finish(&mut engine).unwrap();

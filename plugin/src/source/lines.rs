@@ -2,17 +2,17 @@
 //! (`source::key_sets`) and route sets (`source::route_sets`) of a full publication.
 //!
 //! Pieces arrive one per hostcall; a line may straddle two of them. The bytes count only once
-//! [`LineFeed::finish`] has checked their SHA-256 against the manifest's. The digest is computed
-//! over each line as it is taken, so its cost is spread over the slices that take the lines
-//! instead of falling on the one that reads a piece.
+//! [`LineFeed::finish`] has checked their checksum against the manifest's. The checksum is
+//! computed over each line as it is taken, so its cost is spread over the slices that take the
+//! lines instead of falling on the one that reads a piece.
 
-use super::digest::PolicyDigest;
+use super::checksum::{PartChecksum, PartHasher};
 
-/// Lines of a published text of known size and digest, fed piece by piece.
+/// Lines of a published text of known size and checksum, fed piece by piece.
 struct LineFeed {
     expected_size: usize,
-    expected: Option<PolicyDigest>,
-    hasher: ring::digest::Context,
+    expected: Option<PartChecksum>,
+    hasher: PartHasher,
     received: usize,
     /// Bytes received and not yet consumed.
     pending: Vec<u8>,
@@ -21,7 +21,7 @@ struct LineFeed {
     line: usize,
 }
 
-/// The bytes do not match the digest, or end early: (bytes read, bytes announced).
+/// The bytes do not match the checksum, or end early: (bytes read, bytes announced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Mismatch {
     got: usize,
@@ -29,12 +29,12 @@ struct Mismatch {
 }
 
 impl LineFeed {
-    /// A feed of `size` bytes with SHA-256 `digest`.
-    fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
+    /// A feed of `size` bytes with checksum `checksum`.
+    fn new(size: usize, checksum: Option<PartChecksum>) -> Self {
         Self {
             expected_size: size,
-            expected: digest,
-            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            expected: checksum,
+            hasher: PartHasher::new(),
             received: 0,
             pending: Vec::new(),
             consumed: 0,
@@ -75,14 +75,14 @@ impl LineFeed {
         Some((self.line, line))
     }
 
-    /// Checks the whole text against its digest once every line is taken.
+    /// Checks the whole text against its checksum once every line is taken.
     fn finish(mut self) -> Result<(), Mismatch> {
         // Bytes after the last line break (a set the service wrote always ends with one).
         if let Some(rest) = self.pending.get(self.consumed..) {
             self.hasher.update(rest);
         }
-        let got = PolicyDigest::from_sha256(self.hasher.finish().as_ref());
-        if self.received != self.expected_size || got.is_none() || got != self.expected {
+        let got = Some(self.hasher.finish());
+        if self.received != self.expected_size || got != self.expected {
             return Err(Mismatch {
                 got: self.received,
                 expected: self.expected_size,
@@ -108,22 +108,22 @@ pub trait SetLines: Default {
     ) -> Result<(), Self::Error>;
     /// Ends the set once every line is taken (what the last lines announced must be there).
     fn close(self, target: &mut Self::Target) -> Result<(), Self::Error>;
-    /// The error for bytes that do not match the set's digest or end early.
+    /// The error for bytes that do not match the set's checksum or end early.
     fn mismatch(got: usize, expected: usize) -> Self::Error;
 }
 
 /// A set published in pieces, loaded a bounded number of lines at a time. Its lines count
-/// only once [`SetLoader::finish`] has checked the whole digest.
+/// only once [`SetLoader::finish`] has checked the whole checksum.
 pub struct SetLoader<L: SetLines> {
     lines: LineFeed,
     parser: L,
 }
 
 impl<L: SetLines> SetLoader<L> {
-    /// A loader for a set of `size` bytes with SHA-256 `digest`.
-    pub fn new(size: usize, digest: Option<PolicyDigest>) -> Self {
+    /// A loader for a set of `size` bytes with checksum `checksum`.
+    pub fn new(size: usize, checksum: Option<PartChecksum>) -> Self {
         Self {
-            lines: LineFeed::new(size, digest),
+            lines: LineFeed::new(size, checksum),
             parser: L::default(),
         }
     }
@@ -156,7 +156,7 @@ impl<L: SetLines> SetLoader<L> {
         Ok(done)
     }
 
-    /// Ends the set once every line is taken and checks the whole against its digest.
+    /// Ends the set once every line is taken and checks the whole against its checksum.
     pub fn finish(self, target: &mut L::Target) -> Result<(), L::Error> {
         self.parser.close(target)?;
         self.lines
@@ -170,9 +170,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_straddling_pieces_come_out_whole_and_the_digest_is_checked() {
+    fn lines_straddling_pieces_come_out_whole_and_the_checksum_is_checked() {
         let text = b"one\ntwo two\nthree\n";
-        let mut feed = LineFeed::new(text.len(), Some(PolicyDigest::of(text)));
+        let mut feed = LineFeed::new(text.len(), Some(PartChecksum::of(text)));
         let mut lines = Vec::new();
         for piece in text.chunks(5) {
             assert!(feed.wants_piece());
@@ -191,12 +191,27 @@ mod tests {
             ]
         );
         assert_eq!(feed.finish(), Ok(()));
-        let mut short = LineFeed::new(text.len(), Some(PolicyDigest::of(text)));
+        let mut short = LineFeed::new(text.len(), Some(PartChecksum::of(text)));
         short.feed(&text[..4]);
         assert_eq!(
             short.finish(),
             Err(Mismatch {
                 got: 4,
+                expected: text.len()
+            })
+        );
+        let mut changed = LineFeed::new(text.len(), Some(PartChecksum::of(text)));
+        changed.feed(
+            b"one
+two twO
+three
+",
+        );
+        while changed.next_line().is_some() {}
+        assert_eq!(
+            changed.finish(),
+            Err(Mismatch {
+                got: text.len(),
                 expected: text.len()
             })
         );

@@ -6,7 +6,7 @@
 //! Pure Rust: shared-data pieces are read through a closure, so the same machine runs in the
 //! filter (`filter::worker_source`), in tests and in benchmarks.
 
-use super::digest::PolicyDigest;
+use super::checksum::PartChecksum;
 use super::handoff::{self, Manifest};
 use super::key_sets::KeyLines;
 use super::lines::{SetLines, SetLoader};
@@ -28,7 +28,7 @@ pub enum LoadError {
     /// A piece is gone: the service is publishing a newer policy, whose manifest comes next.
     #[error("{0} is gone (a newer publication replaces it)")]
     Superseded(String),
-    /// The publication does not compile here, or a part does not match its digest.
+    /// The publication does not compile here, or a part does not match its checksum.
     #[error("{0}")]
     Rejected(String),
 }
@@ -55,10 +55,10 @@ impl<L: SetLines> SetLoad<L>
 where
     L::Error: std::fmt::Display,
 {
-    fn new(target: Box<L::Target>, size: usize, digest: Option<PolicyDigest>) -> Self {
+    fn new(target: Box<L::Target>, size: usize, checksum: Option<PartChecksum>) -> Self {
         Self {
             target,
-            loader: SetLoader::new(size, digest),
+            loader: SetLoader::new(size, checksum),
             next_piece: 0,
         }
     }
@@ -99,7 +99,7 @@ where
         Ok(false)
     }
 
-    /// The target, once every line is in and the digest checks.
+    /// The target, once every line is in and the checksum checks.
     fn finish(self) -> Result<Box<L::Target>, LoadError> {
         let Self {
             mut target, loader, ..
@@ -122,7 +122,7 @@ pub struct PolicyLoad {
     name: String,
     generation: u64,
     stage: Stage,
-    keys: Option<(usize, Option<PolicyDigest>)>,
+    keys: Option<(usize, Option<PartChecksum>)>,
 }
 
 /// What one call of [`PolicyLoad::advance`] ended with.
@@ -140,12 +140,12 @@ impl PolicyLoad {
         let keys = manifest
             .keys
             .as_ref()
-            .map(|keys| (keys.size, PolicyDigest::parse_hex(&keys.sha256)));
+            .map(|keys| (keys.size, keys.checksum()));
         let stage = match &manifest.routes {
             Some(routes) => Stage::Routes(SetLoad::new(
                 Box::new(PolicyConfig::parse_json(main).map_err(rejected)?),
                 routes.size,
-                PolicyDigest::parse_hex(&routes.sha256),
+                routes.checksum(),
             )),
             // Published whole or as a skeleton without a route set: small, or from a service
             // that could not split it; validated and compiled in one call.
@@ -215,8 +215,8 @@ impl PolicyLoad {
                     }
                 }
                 Stage::Built(engine) => match self.keys {
-                    Some((size, digest)) => {
-                        self.stage = Stage::Keys(SetLoad::new(engine, size, digest));
+                    Some((size, checksum)) => {
+                        self.stage = Stage::Keys(SetLoad::new(engine, size, checksum));
                     }
                     None => return Ok(Progress::Done(engine)),
                 },

@@ -7,6 +7,7 @@
 //! `envoy.bootstrap.wasm` singleton service (it polls the source and publishes). Everything in
 //! this module is pure Rust: the ABI glue lives in `filter` and `service`.
 
+pub mod checksum;
 pub mod digest;
 pub mod fetch;
 pub mod handoff;

@@ -39,8 +39,8 @@ pub enum RouteSetError {
     #[error("route set: {0}")]
     Invalid(String),
     /// The bytes do not match the manifest's digest, or end early.
-    #[error("the route set does not match its digest ({got} of {expected} bytes)")]
-    DigestMismatch {
+    #[error("the route set does not match its checksum ({got} of {expected} bytes)")]
+    ChecksumMismatch {
         /// Bytes read.
         got: usize,
         /// Bytes announced.
@@ -110,7 +110,7 @@ pub fn split(skeleton: &[u8]) -> Option<SplitPolicy> {
 }
 
 /// Parses a route set into a parsed frame, piece by piece and a bounded number of lines at a
-/// time ([`SetLoader`]). The routes count only once the whole digest and the routes announced
+/// time ([`SetLoader`]). The routes count only once the whole checksum and the routes announced
 /// are checked.
 pub type RouteSetLoader = SetLoader<RouteLines>;
 
@@ -173,7 +173,7 @@ impl SetLines for RouteLines {
     }
 
     fn mismatch(got: usize, expected: usize) -> RouteSetError {
-        RouteSetError::DigestMismatch { got, expected }
+        RouteSetError::ChecksumMismatch { got, expected }
     }
 }
 
@@ -208,7 +208,7 @@ fn close_host(
 mod tests {
     use super::*;
     use crate::engine::{Engine, Request};
-    use crate::source::digest::PolicyDigest;
+    use crate::source::checksum::PartChecksum;
 
     fn policy() -> String {
         let mut routes = Vec::new();
@@ -231,7 +231,7 @@ mod tests {
     fn load(split: &SplitPolicy, piece: usize, budget: usize) -> Result<Engine, String> {
         let mut frame = PolicyConfig::parse_json(&split.frame).map_err(|e| e.to_string())?;
         let mut loader =
-            RouteSetLoader::new(split.routes.len(), Some(PolicyDigest::of(&split.routes)));
+            RouteSetLoader::new(split.routes.len(), Some(PartChecksum::of(&split.routes)));
         for piece in split.routes.chunks(piece) {
             loader.feed(piece);
             while !loader.wants_piece() && !loader.is_drained() {
@@ -282,14 +282,14 @@ mod tests {
             .unwrap()
             + 2;
         changed.routes[at] = b'8';
-        let digest = PolicyDigest::of(&good.routes);
+        let checksum = PartChecksum::of(&good.routes);
         let mut frame = PolicyConfig::parse_json(&changed.frame).unwrap();
-        let mut loader = RouteSetLoader::new(changed.routes.len(), Some(digest));
+        let mut loader = RouteSetLoader::new(changed.routes.len(), Some(checksum));
         loader.feed(&changed.routes);
         loader.step(&mut frame, usize::MAX).unwrap();
         assert!(matches!(
             loader.finish(&mut frame),
-            Err(RouteSetError::DigestMismatch { .. })
+            Err(RouteSetError::ChecksumMismatch { .. })
         ));
         // Lines the service never writes.
         for bad in [
