@@ -119,7 +119,11 @@ impl PolicyService {
     fn advance(&mut self, now: u64, step: FetchStep, dispatch: Dispatch<'_>) {
         let name = self.fetcher.config().name.clone();
         match step {
-            FetchStep::Send(request) => self.send(now, request, dispatch),
+            FetchStep::Send(request) => {
+                self.send(now, request, dispatch);
+                // The piece just received is hashed while the next one travels.
+                self.fetcher.hash_received();
+            }
             FetchStep::NotModified => self.count("not_modified"),
             FetchStep::Unchanged => self.count("unchanged"),
             FetchStep::Failed(error) => {

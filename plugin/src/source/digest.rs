@@ -16,16 +16,20 @@ pub enum DigestFileError {
 
 impl PolicyDigest {
     /// The SHA-256 of `bytes`.
-    /// A SHA-256 output as a digest (`None` unless it is 32 bytes).
-    pub fn from_sha256(output: &[u8]) -> Option<Self> {
-        <[u8; 32]>::try_from(output).ok().map(Self)
+    pub fn of(bytes: &[u8]) -> Self {
+        Self::from_output(&ring::digest::digest(&ring::digest::SHA256, bytes))
     }
 
-    /// The SHA-256 of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    /// The SHA-256 a context (made with `ring::digest::SHA256`) computed.
+    pub fn finish(context: ring::digest::Context) -> Self {
+        Self::from_output(&context.finish())
+    }
+
+    fn from_output(digest: &ring::digest::Digest) -> Self {
         let mut out = [0u8; 32];
-        out.copy_from_slice(digest.as_ref());
+        for (to, from) in out.iter_mut().zip(digest.as_ref()) {
+            *to = *from;
+        }
         Self(out)
     }
 

@@ -175,8 +175,40 @@ enum Phase {
         digest: PolicyDigest,
         digest_etag: Option<String>,
         first_etag: Option<String>,
-        bytes: Vec<u8>,
+        received: Box<Received>,
     },
+}
+
+/// A policy's bytes as they arrive, and their SHA-256 as far as computed: hashing each piece
+/// while the next one is on its way keeps the 22 MB digest off the end of the fetch.
+struct Received {
+    bytes: Vec<u8>,
+    hasher: ring::digest::Context,
+    hashed: usize,
+}
+
+impl Received {
+    fn new() -> Self {
+        Self {
+            bytes: Vec::new(),
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            hashed: 0,
+        }
+    }
+
+    /// Hashes what arrived and is not hashed yet.
+    fn hash_received(&mut self) {
+        if let Some(fresh) = self.bytes.get(self.hashed..) {
+            self.hasher.update(fresh);
+            self.hashed = self.bytes.len();
+        }
+    }
+
+    /// Every byte received, and their SHA-256.
+    fn digest(mut self) -> (Vec<u8>, PolicyDigest) {
+        self.hash_received();
+        (self.bytes, PolicyDigest::finish(self.hasher))
+    }
 }
 
 /// The fetch cycle of one source.
@@ -247,8 +279,8 @@ impl Fetcher {
                 digest,
                 digest_etag,
                 first_etag,
-                bytes,
-            } => self.on_piece(response, digest, digest_etag, first_etag, bytes),
+                received,
+            } => self.on_piece(response, digest, digest_etag, first_etag, received),
         };
         match &step {
             FetchStep::Send(_) | FetchStep::Fetched { .. } => {}
@@ -297,7 +329,7 @@ impl Fetcher {
             digest,
             digest_etag: etag,
             first_etag: None,
-            bytes: Vec::new(),
+            received: Box::new(Received::new()),
         };
         FetchStep::Send(self.piece_request(0))
     }
@@ -308,10 +340,10 @@ impl Fetcher {
         digest: PolicyDigest,
         digest_etag: Option<String>,
         first_etag: Option<String>,
-        mut bytes: Vec<u8>,
+        mut received: Box<Received>,
     ) -> FetchStep {
         let path = self.config.path.clone();
-        let offset = bytes.len();
+        let offset = received.bytes.len();
         let Some(response) = response else {
             return FetchStep::Failed(FetchError::Unreachable { path });
         };
@@ -354,21 +386,21 @@ impl Fetcher {
         if total > MAX_CONFIG_BYTES {
             return FetchStep::Failed(FetchError::TooLarge { path, size: total });
         }
-        if bytes.is_empty() {
-            bytes.reserve_exact(total);
+        if received.bytes.is_empty() {
+            received.bytes.reserve_exact(total);
         }
-        bytes.extend_from_slice(&response.body);
-        if bytes.len() < total {
-            let next = self.piece_request(bytes.len());
+        received.bytes.extend_from_slice(&response.body);
+        if received.bytes.len() < total {
+            let next = self.piece_request(received.bytes.len());
             self.phase = Phase::Body {
                 digest,
                 digest_etag,
                 first_etag: etag,
-                bytes,
+                received,
             };
             return FetchStep::Send(next);
         }
-        let got = PolicyDigest::of(&bytes);
+        let (bytes, got) = received.digest();
         if got != digest {
             return FetchStep::Failed(FetchError::DigestMismatch {
                 path,
@@ -381,11 +413,19 @@ impl Fetcher {
             digest,
             digest_etag,
             first_etag: etag,
-            bytes: Vec::new(),
+            received: Box::new(Received::new()),
         };
         FetchStep::Fetched {
             policy: bytes,
             digest,
+        }
+    }
+
+    /// Hashes the pieces received so far: call it once the next piece is requested, so the
+    /// digest is computed while that piece travels. The final check hashes whatever is left.
+    pub fn hash_received(&mut self) {
+        if let Phase::Body { received, .. } = &mut self.phase {
+            received.hash_received();
         }
     }
 
@@ -504,6 +544,10 @@ mod tests {
             match step {
                 FetchStep::Send(request) => {
                     requests += 1;
+                    if requests == 2 {
+                        // As the service does once the next piece is requested.
+                        fetcher.hash_received();
+                    }
                     step = fetcher.on_response(2, serve(&request, policy, "\"b1\""));
                 }
                 FetchStep::Fetched { policy, digest } => break (policy, digest),
@@ -543,6 +587,35 @@ mod tests {
                 FetchStep::Fetched { digest, .. } => return digest,
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hashing_pieces_as_they_arrive_gives_the_policys_digest(
+            policy in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..200),
+            piece_bytes in 1usize..64,
+            hash_after in proptest::collection::vec(proptest::prelude::any::<bool>(), 200),
+        ) {
+            let mut fetcher = Fetcher::new(FetchPolicyConfig { piece_bytes, ..config() });
+            fetcher.poll(0).unwrap();
+            let mut step = fetcher.on_response(0, ok(200, &[], &digest_file(&policy)));
+            let mut pieces = 0;
+            let fetched = loop {
+                match step {
+                    FetchStep::Send(request) => {
+                        if hash_after.get(pieces).copied().unwrap_or(false) {
+                            fetcher.hash_received();
+                        }
+                        pieces += 1;
+                        step = fetcher.on_response(0, serve(&request, &policy, "\"b\""));
+                    }
+                    FetchStep::Fetched { policy, digest } => break (policy, digest),
+                    other => panic!("{other:?}"),
+                }
+            };
+            proptest::prop_assert_eq!(&fetched.0, &policy);
+            proptest::prop_assert_eq!(fetched.1, PolicyDigest::of(&policy));
         }
     }
 
@@ -635,7 +708,10 @@ mod tests {
         };
         let step = loop {
             match fetcher.on_response(0, serve(&request, policy, "\"b\"")) {
-                FetchStep::Send(next) => request = next,
+                FetchStep::Send(next) => {
+                    fetcher.hash_received();
+                    request = next;
+                }
                 other => break other,
             }
         };
