@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use sha2::Digest as _;
+
 use crate::config::{
     ApiKeyProviderConfig, ApiKeyTable, AuthProviderConfig, ConfigIssue, CredentialSource,
 };
@@ -158,9 +160,7 @@ impl ApiKeyProvider {
         let Some(key) = presented.filter(|k| !k.is_empty()) else {
             return AuthOutcome::Absent;
         };
-        let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-        let mut lookup = [0u8; 32];
-        lookup.copy_from_slice(digest.as_ref());
+        let lookup: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
         match self.keys.consumer(&lookup) {
             Some(consumer) => AuthOutcome::Authenticated(Cow::Borrowed(consumer)),
             None => AuthOutcome::Invalid {

@@ -154,7 +154,11 @@ impl Engine {
     }
 
     /// [`Engine::decide`], reporting every step to `trace` (what `trieguard explain` prints).
-    pub fn decide_traced(&self, request: &Request, trace: &mut dyn Trace) -> Decision<'_> {
+    pub fn decide_traced<T: Trace + ?Sized>(
+        &self,
+        request: &Request,
+        trace: &mut T,
+    ) -> Decision<'_> {
         let normalized = match normalize::normalize(&request.path, self.allow_semicolon) {
             Ok(n) => n,
             Err(rejection) => {
@@ -208,11 +212,11 @@ impl Engine {
     }
 
     /// The first candidate, most specific first, whose methods and headers hold.
-    fn most_specific(
+    fn most_specific<T: Trace + ?Sized>(
         &self,
         request: &Request,
         candidates: &trie_routes::Candidates<'_, RouteGroup>,
-        trace: &mut dyn Trace,
+        trace: &mut T,
     ) -> Option<&CompiledRoute> {
         for candidate in candidates.iter() {
             for &index in self.group_members(candidate.value) {
@@ -244,11 +248,11 @@ impl Engine {
     /// whatever their count in the policy), the one declared first whose methods and headers
     /// hold: Envoy's linear first-match order, without the linear scan. Route indices grow
     /// with declaration order, and all candidates belong to the one host entry selected.
-    fn first_match(
+    fn first_match<T: Trace + ?Sized>(
         &self,
         request: &Request,
         candidates: &trie_routes::Candidates<'_, RouteGroup>,
-        trace: &mut dyn Trace,
+        trace: &mut T,
     ) -> Option<&CompiledRoute> {
         let mut best: Option<(u32, &CompiledRoute)> = None;
         for candidate in candidates.iter() {
@@ -288,12 +292,12 @@ impl Engine {
         Some(route)
     }
 
-    fn decide_on_route<'e>(
+    fn decide_on_route<'e, T: Trace + ?Sized>(
         &'e self,
         request: &Request,
         route: &'e CompiledRoute,
         normalized: &normalize::NormalizedPath<'_>,
-        trace: &mut dyn Trace,
+        trace: &mut T,
     ) -> Decision<'e> {
         let deny = |status: u16, reason: String, message: String| {
             Decision::Deny(Deny {

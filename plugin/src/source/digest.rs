@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use sha2::Digest as _;
+
 /// A policy's SHA-256.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PolicyDigest(pub [u8; 32]);
@@ -17,20 +19,12 @@ pub enum DigestFileError {
 impl PolicyDigest {
     /// The SHA-256 of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        Self::from_output(&ring::digest::digest(&ring::digest::SHA256, bytes))
+        Self(sha2::Sha256::digest(bytes).into())
     }
 
-    /// The SHA-256 a context (made with `ring::digest::SHA256`) computed.
-    pub fn finish(context: ring::digest::Context) -> Self {
-        Self::from_output(&context.finish())
-    }
-
-    fn from_output(digest: &ring::digest::Digest) -> Self {
-        let mut out = [0u8; 32];
-        for (to, from) in out.iter_mut().zip(digest.as_ref()) {
-            *to = *from;
-        }
-        Self(out)
+    /// The SHA-256 of every byte `hasher` took.
+    pub fn finish(hasher: sha2::Sha256) -> Self {
+        Self(hasher.finalize().into())
     }
 
     /// Reads `sha256sum` output (`<hex>  <file name>`, or the hex alone).

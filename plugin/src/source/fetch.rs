@@ -183,7 +183,7 @@ enum Phase {
 /// while the next one is on its way keeps the 22 MB digest off the end of the fetch.
 struct Received {
     bytes: Vec<u8>,
-    hasher: ring::digest::Context,
+    hasher: sha2::Sha256,
     hashed: usize,
 }
 
@@ -191,7 +191,7 @@ impl Received {
     fn new() -> Self {
         Self {
             bytes: Vec::new(),
-            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
             hashed: 0,
         }
     }
@@ -199,7 +199,7 @@ impl Received {
     /// Hashes what arrived and is not hashed yet.
     fn hash_received(&mut self) {
         if let Some(fresh) = self.bytes.get(self.hashed..) {
-            self.hasher.update(fresh);
+            sha2::Digest::update(&mut self.hasher, fresh);
             self.hashed = self.bytes.len();
         }
     }
