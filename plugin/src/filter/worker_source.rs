@@ -1,7 +1,7 @@
 //! A worker serving a policy published by the service VM (`policy_source`).
 //!
 //! On every tick the worker reads the source's small manifest from shared data; when it names
-//! a publication the worker has not tried yet, it assembles the pieces, checks their digest,
+//! a publication the worker has not tried yet, it assembles the pieces, checks their checksum,
 //! compiles them, and only then replaces the engine its new streams get. Streams already
 //! running keep the engine they started with (an `Rc`), so every request sees one policy.
 

@@ -129,7 +129,7 @@ pub enum HandoffError {
         /// Which piece.
         index: usize,
     },
-    /// A key delta is missing, unreadable, or does not match its digest.
+    /// A key delta is missing, unreadable, or does not match its checksum.
     #[error("a published key delta is unusable: {0}")]
     BadDelta(String),
     /// The assembled bytes do not match the manifest (read during a newer publication).

@@ -37,7 +37,7 @@ pub enum KeySetError {
     /// The key set names a provider the compiled skeleton has not.
     #[error("key set names '{0}', which is not an API-key provider of the policy")]
     UnknownProvider(String),
-    /// The bytes do not match the manifest's digest, or end early.
+    /// The bytes do not match the manifest's checksum, or end early.
     #[error("the key set does not match its checksum ({got} of {expected} bytes)")]
     ChecksumMismatch {
         /// Bytes read.

@@ -81,8 +81,7 @@ impl LineFeed {
         if let Some(rest) = self.pending.get(self.consumed..) {
             self.hasher.update(rest);
         }
-        let got = Some(self.hasher.finish());
-        if self.received != self.expected_size || got != self.expected {
+        if self.received != self.expected_size || self.expected != Some(self.hasher.finish()) {
             return Err(Mismatch {
                 got: self.received,
                 expected: self.expected_size,

@@ -38,7 +38,7 @@ pub enum RouteSetError {
     /// A route of the set does not compile: the service would not have published it.
     #[error("route set: {0}")]
     Invalid(String),
-    /// The bytes do not match the manifest's digest, or end early.
+    /// The bytes do not match the manifest's checksum, or end early.
     #[error("the route set does not match its checksum ({got} of {expected} bytes)")]
     ChecksumMismatch {
         /// Bytes read.
